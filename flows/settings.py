@@ -1,0 +1,78 @@
+"""Run settings, chosen from the environment in one place (ALVH_* variables or a .env file).
+
+Only flows/ reads settings; everything below receives plain parameters. `apply_prefect_env`
+must run before Prefect is imported so a default run writes nothing outside $ALVH_HOME and
+reaches no network.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ALVH_", env_file=".env", extra="ignore")
+
+    home: Path = Field(default=Path("var"), description="Where landing, warehouse and reports live")
+    seed: int = Field(default=7, description="Seed of the embedded sample market")
+    lock_timeout_s: float = Field(default=600.0, ge=0, description="Wait for another run's writer lock")
+    max_reject_ratio: float = Field(
+        default=0.01, ge=0, le=1,
+        description="A file with more refused rows than this share is rejected as a whole")
+    gamma_preset: str = Field(default="default", description="Gamma convention preset")
+
+    @cached_property
+    def root(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def drops(self) -> Path:
+        return self.root / "drops"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def data_docs(self) -> Path:
+        return self.root / "data_docs"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.root / "prefect"
+
+
+def load_settings(**overrides) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+# Offline, local-only Prefect (see docs/ecosystem.md for why each matters).
+_PREFECT_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_UI_ENABLED": "false",
+    "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
+}
+
+
+def apply_prefect_env(settings: Settings) -> None:
+    """Point Prefect at $ALVH_HOME/prefect and switch off telemetry, unless the user chose."""
+    settings.prefect_home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
+    for k, v in _PREFECT_DEFAULTS.items():
+        os.environ.setdefault(k, v)

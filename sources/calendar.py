@@ -1,0 +1,96 @@
+"""The NYSE (XNYS) trading calendar, from exchange_calendars, as plain dates.
+
+Readers and the sample market use it; transforms receive session lists as parameters instead.
+"""
+
+from __future__ import annotations
+
+import bisect
+from datetime import date, datetime, time
+from functools import lru_cache
+
+from sources.dates import NEW_YORK
+
+FIRST = date(1990, 1, 2)
+OPEN_NY = time(9, 30)
+
+
+@lru_cache(maxsize=1)
+def _calendar():
+    import exchange_calendars as xc  # 2 s import: only when a calendar is really needed
+
+    return xc.get_calendar("XNYS", start=FIRST.isoformat())
+
+
+@lru_cache(maxsize=1)
+def sessions() -> tuple[date, ...]:
+    """Every XNYS session from 1990 to about a year ahead, ascending."""
+    return tuple(d.date() for d in _calendar().sessions)
+
+
+@lru_cache(maxsize=1)
+def _session_set() -> frozenset[date]:
+    return frozenset(sessions())
+
+
+def last_session_date() -> date:
+    return sessions()[-1]
+
+
+def is_session(d: date) -> bool:
+    if d > last_session_date():
+        raise ValueError(f"{d} is beyond the XNYS calendar (ends {last_session_date()})")
+    return d in _session_set()
+
+
+def sessions_between(start: date, end: date) -> list[date]:
+    """Sessions in [start, end]."""
+    s = sessions()
+    return list(s[bisect.bisect_left(s, start): bisect.bisect_right(s, end)])
+
+
+def previous_session(d: date) -> date:
+    """The last session strictly before d."""
+    s = sessions()
+    i = bisect.bisect_left(s, d)
+    if i == 0:
+        raise ValueError(f"no XNYS session before {d}")
+    return s[i - 1]
+
+
+def next_session(d: date) -> date:
+    """The first session strictly after d."""
+    s = sessions()
+    i = bisect.bisect_right(s, d)
+    if i >= len(s):
+        raise ValueError(f"no XNYS session after {d} in the calendar")
+    return s[i]
+
+
+def session_on_or_before(d: date) -> date:
+    return d if is_session(d) else previous_session(d)
+
+
+def session_of_snapshot(ts: datetime) -> date:
+    """The session a quote snapshot belongs to: today's once the market has opened (09:30 New York
+    time) on a session day, else the previous session (a Saturday file holds Friday's close)."""
+    local = ts.astimezone(NEW_YORK)
+    d = local.date()
+    if is_session(d) and local.time() >= OPEN_NY:
+        return d
+    return previous_session(d)
+
+
+def session_close(d: date) -> datetime:
+    """The session's close as an aware UTC datetime (13:00 New York on early-close days)."""
+    import pandas as pd
+
+    return _calendar().session_close(pd.Timestamp(d)).to_pydatetime()
+
+
+def last_completed_session(now: datetime) -> date:
+    """The most recent session whose close is at or before `now`."""
+    d = now.astimezone(NEW_YORK).date()
+    if is_session(d) and now >= session_close(d):
+        return d
+    return previous_session(d)

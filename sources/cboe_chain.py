@@ -1,0 +1,296 @@
+"""Reader for CBOE delayed-quotes `quotedata.csv` exports (SPX, SPXW, SPY, VIX, VIXW ... chains).
+
+Turns one export into raw.option_quotes rows (one per contract); never touches the warehouse.
+
+Layout (see ../shared/realdata/README.md for the real files):
+    <blank line, optional>
+    Standard & Poors 500 Index,Last: 4500.5298,Change:  23.0898
+    "Date: February 5 2022, 8:09 PM EST",Bid: 4420.5,Ask: 4615.4302,Size: 1*1,Volume: 0
+    Expiration Date,Calls,Last Sale,Net,Bid,Ask,Volume,IV,Delta,Gamma,Open Interest,Strike,Puts,...
+    Mon Feb 07 2022,SPXW220207C02400000,0,0,2087.8,2102.6,0,4.285,0.9999,0,0,2400.00,SPXW...
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import polars as pl
+
+from sources.base import (
+    Format,
+    Parsed,
+    SourceError,
+    bad_number,
+    count_fields,
+    decode_text,
+    read_fields,
+    read_lines,
+    rejects_frame,
+    to_number,
+)
+from sources.calendar import session_of_snapshot
+from sources.dates import new_york_date, parse_vendor_datetime
+
+FORMAT_NAME = "cboe_quotedata"
+TABLE = "raw.option_quotes"
+
+# Canonical raw.option_quotes columns produced here (lineage file_id/batch_id is added at ingest).
+COLUMNS: dict[str, pl.DataType] = {
+    "quote_date": pl.Date(),
+    "root": pl.String(),
+    "expiry": pl.Date(),
+    "strike": pl.Float64(),
+    "right": pl.String(),
+    "underlying": pl.String(),
+    "option_symbol": pl.String(),
+    "quote_ts": pl.Datetime("us"),
+    "spot": pl.Float64(),
+    "bid": pl.Float64(),
+    "ask": pl.Float64(),
+    "last": pl.Float64(),
+    "volume": pl.Int64(),
+    "open_interest": pl.Int64(),
+    "iv": pl.Float64(),
+    "delta": pl.Float64(),
+    "gamma": pl.Float64(),
+    "expired": pl.Boolean(),
+    "line": pl.Int64(),
+}
+
+# Option roots that trade on another symbol's underlying (weeklies, PM-settled, minis).
+ROOT_UNDERLYING = {
+    "SPX": "SPX", "SPXW": "SPX", "SPXPM": "SPX", "XSP": "XSP",
+    "NDX": "NDX", "NDXP": "NDX", "RUT": "RUT", "RUTW": "RUT",
+    "VIX": "VIX", "VIXW": "VIX", "DJX": "DJX", "OEX": "OEX", "XEO": "OEX",
+}
+
+# Per-side vendor columns in header order after `Calls` / `Puts`, mapped to canonical names.
+_SIDE = {"Last Sale": "last", "Bid": "bid", "Ask": "ask", "Volume": "volume", "IV": "iv",
+         "Delta": "delta", "Gamma": "gamma", "Open Interest": "open_interest"}
+_REQUIRED_SIDE = ("bid", "ask", "open_interest")
+_SYMBOL = r"^([A-Z]{1,6})(\d{6})([CP])(\d{8})$"
+_HEADER_SCAN = 30
+
+
+def sniff(head: str) -> bool:
+    return bool(re.search(r"^Expiration Date,Calls,", head, re.M)) and "Last:" in head
+
+
+def _split(line: str) -> list[str]:
+    return next(csv.reader([line]), [])
+
+
+def _preamble(lines: list[str], file: str) -> tuple[int, str, float, object]:
+    """Locate the header (by content) and read the name/spot and date lines above it."""
+    header_at = next(
+        (i for i, ln in enumerate(lines[:_HEADER_SCAN])
+         if ln.lstrip('"').startswith("Expiration Date") and "Strike" in ln),
+        None,
+    )
+    if header_at is None:
+        raise SourceError(file, None, "no option-chain header ('Expiration Date,Calls,...,Strike,"
+                          f"Puts,...') in the first {_HEADER_SCAN} lines: not a CBOE quotedata file")
+    name, spot, ts = None, None, None
+    for i, ln in enumerate(lines[:header_at]):
+        fields = [f.strip() for f in _split(ln)]
+        for f in fields:
+            if f.startswith("Last:") and spot is None:
+                txt = f[5:].strip().replace(",", "").replace("\u2212", "-")
+                try:
+                    spot = float(txt)
+                except ValueError:
+                    raise SourceError(file, i + 1, f"spot {txt!r} on the 'Last:' line is not a number") from None
+                name = fields[0]
+            if f.startswith("Date:") and ts is None:
+                try:
+                    ts = parse_vendor_datetime(f)
+                except ValueError as e:
+                    raise SourceError(file, i + 1, f"unreadable quote date: {e}") from None
+    if spot is None:
+        raise SourceError(file, header_at + 1, "no 'Last: <spot>' line above the header")
+    if not spot > 0:
+        raise SourceError(file, header_at + 1, f"spot on the 'Last:' line is {spot}, not positive")
+    if ts is None:
+        raise SourceError(file, header_at + 1, "no 'Date: ...' line above the header")
+    return header_at, name or "", spot, ts
+
+
+def _columns(header: list[str], file: str, line: int) -> tuple[dict[str, int], dict[str, int]]:
+    """Positions of each side's fields, found by name between Calls/Strike and Puts/end."""
+    h = [c.strip() for c in header]
+    try:
+        i_calls, i_strike, i_puts = h.index("Calls"), h.index("Strike"), h.index("Puts")
+    except ValueError:
+        raise SourceError(file, line, "header lacks one of the columns Calls, Strike, Puts") from None
+    call = {_SIDE[c]: i for i, c in enumerate(h[i_calls + 1: i_strike], i_calls + 1) if c in _SIDE}
+    put = {_SIDE[c]: i for i, c in enumerate(h[i_puts + 1:], i_puts + 1) if c in _SIDE}
+    for side, cols in (("call", call), ("put", put)):
+        missing = [c for c in _REQUIRED_SIDE if c not in cols]
+        if missing:
+            raise SourceError(file, line, f"header has no {side} column(s) {', '.join(missing)}")
+    call.update(expiry=h.index("Expiration Date") if "Expiration Date" in h else 0,
+                symbol=i_calls, strike=i_strike)
+    put.update(symbol=i_puts)
+    return call, put
+
+
+def parse(data: bytes, file: str = "<bytes>") -> Parsed:
+    text = decode_text(data, file).replace("\r\n", "\n")
+    if "\n" not in text and "\r" in text:
+        text = text.replace("\r", "\n")
+    ends_clean = text.endswith("\n")
+    lines = text.split("\n")
+    if ends_clean:
+        lines.pop()
+    header_at, name, spot, ts = _preamble(lines, file)
+    header = _split(lines[header_at])
+    call, put = _columns(header, file, header_at + 1)
+    ncols = len(header)
+    first_line = header_at + 2  # 1-based number of the first body line
+
+    body = "\n".join(lines[header_at + 1:])
+    names = [f"c{i}" for i in range(ncols)]
+    raw = read_lines(body)
+    f = read_fields(body, names).with_columns(
+        raw=raw,
+        nfields=count_fields(raw),
+        line=pl.int_range(first_line, first_line + raw.len(), dtype=pl.Int64),
+    )
+    # Blank lines and lines of bare commas are layout, not data.
+    f = f.filter(pl.col("raw").str.strip_chars(", \t") != "")
+
+    snapshot_date = new_york_date(ts)
+    quote_date = session_of_snapshot(ts)
+    quote_ts = ts.replace(tzinfo=None)
+
+    def c(i: int) -> str:
+        return f"c{i}"
+
+    # Every number is parsed once into n_<side>_<field>; the text stays for error messages.
+    numeric = {"strike": call["strike"]}
+    for side_name, cols in (("call", call), ("put", put)):
+        numeric.update({f"{side_name}_{k}": i for k, i in cols.items() if k in _SIDE.values()})
+    exp_col, csym, psym = c(call["expiry"]), c(call["symbol"]), c(put["symbol"])
+    lf = f.lazy().with_columns(
+        **{f"n_{k}": to_number(c(i)) for k, i in numeric.items()},
+        expiry=pl.col(exp_col).str.strptime(pl.Date, "%a %b %d %Y", strict=False),
+        sym_c=pl.col(csym).str.strip_chars().str.extract_groups(_SYMBOL),
+        sym_p=pl.col(psym).str.strip_chars().str.extract_groups(_SYMBOL),
+    ).with_columns(
+        root=pl.col("sym_c").struct.field("1"),
+        put_root=pl.col("sym_p").struct.field("1"),
+        call_right=pl.col("sym_c").struct.field("3"),
+        put_right=pl.col("sym_p").struct.field("3"),
+        sym_strike=pl.col("sym_c").struct.field("4").cast(pl.Float64, strict=False) / 1000.0,
+        strike=pl.col("n_strike"),
+    )
+
+    def label(k: str) -> str:
+        return "Strike" if k == "strike" else f"{header[numeric[k]].strip()} ({k.split('_')[0]}s)"
+
+    checks: list[pl.Expr] = [
+        pl.when(pl.col("nfields") < ncols)
+        .then(pl.format("truncated row: {} of {} fields", pl.col("nfields"), pl.lit(ncols))),
+        pl.when(pl.col("expiry").is_null())
+        .then(pl.format("bad expiration date {}", pl.col(exp_col).fill_null("(empty)"))),
+        pl.when(pl.col("root").is_null())
+        .then(pl.format("bad call symbol {}", pl.col(csym).fill_null("(empty)"))),
+        pl.when(pl.col("put_root").is_null())
+        .then(pl.format("bad put symbol {}", pl.col(psym).fill_null("(empty)"))),
+        *[pl.when(bad_number(c(i), f"n_{k}"))
+          .then(pl.format("{}: {} is not a number", pl.lit(label(k)), pl.col(c(i))))
+          for k, i in numeric.items()],
+        pl.when(pl.col("strike").is_null()).then(pl.lit("missing strike")),
+        pl.when(pl.col("root") != pl.col("put_root"))
+        .then(pl.format("call root {} differs from put root {}", "root", "put_root")),
+        pl.when((pl.col("call_right") != "C") | (pl.col("put_right") != "P"))
+        .then(pl.lit("call/put symbols are swapped")),
+        pl.when((pl.col("sym_strike") - pl.col("strike")).abs() > 1e-6)
+        .then(pl.format("strike {} does not match symbol strike {}", "strike", "sym_strike")),
+    ]
+    f = lf.with_columns(reason=pl.coalesce(checks)).collect()
+
+    bad = f.filter(pl.col("reason").is_not_null())
+    good = f.filter(pl.col("reason").is_null())
+
+    def side(cols: dict[str, int], right: str) -> pl.DataFrame:
+        prefix = "call" if right == "C" else "put"
+        pick = {k: pl.col(f"n_{prefix}_{k}") for k in cols if k in _SIDE.values()}
+        return good.select(
+            root="root",
+            expiry="expiry",
+            strike="strike",
+            right=pl.lit(right),
+            option_symbol=pl.col(c(cols["symbol"])).str.strip_chars(),
+            **{k: pick.get(k, pl.lit(None, pl.Float64)) for k in
+               ("bid", "ask", "last", "volume", "open_interest", "iv", "delta", "gamma")},
+            line="line",
+            raw="raw",
+        )
+
+    rows = pl.concat([side(call, "C"), side(put, "P")])
+    rows = rows.with_columns(
+        quote_date=pl.lit(quote_date),
+        underlying=pl.col("root").replace_strict(ROOT_UNDERLYING, default=pl.col("root")),
+        quote_ts=pl.lit(quote_ts, dtype=pl.Datetime("us")),
+        spot=pl.lit(spot),
+        volume=pl.col("volume").round().cast(pl.Int64),
+        open_interest=pl.col("open_interest").round().cast(pl.Int64),
+        expired=pl.col("expiry") < pl.lit(snapshot_date),
+    )
+    # One row per contract: a repeated contract keeps its first line; later copies are refused.
+    rows = rows.sort("line", "right").with_columns(
+        first_line=pl.col("line").first().over("root", "expiry", "strike", "right")
+    )
+    dups = rows.filter(pl.col("line") != pl.col("first_line"))
+    rows = rows.filter(pl.col("line") == pl.col("first_line"))
+
+    rejects = pl.concat([
+        bad.select("line", "raw", "reason"),
+        dups.select("line", "raw", reason=pl.format("duplicate contract ({} {}): first seen on line {}",
+                                                     "option_symbol", "right", "first_line"))
+        .unique("line", keep="first"),
+    ]).sort("line")
+    rejects = rejects.cast(rejects_frame().schema)
+
+    fatal = None
+    if not ends_clean and bad.height and bad["line"].max() == f["line"].max():
+        last = bad.row(bad.height - 1, named=True)
+        if last["nfields"] < ncols:
+            fatal = SourceError(file, last["line"], f"file is truncated: the last row has "
+                                f"{last['nfields']} of {ncols} fields")
+    if good.height == 0 and fatal is None:
+        where = first_line if bad.height == 0 else int(bad["line"][0])
+        why = "no option rows below the header" if bad.height == 0 else (
+            f"none of {bad.height} option rows is readable, e.g. {bad['reason'][0]}")
+        fatal = SourceError(file, where, why)
+
+    rows = rows.select(list(COLUMNS)).cast(COLUMNS)
+    return Parsed(
+        format=FORMAT_NAME,
+        table=TABLE,
+        rows=rows,
+        rejects=rejects,
+        partition_by=("quote_date", "root"),
+        meta={
+            "name": name,
+            "spot": spot,
+            "quote_ts": quote_ts,
+            "snapshot_date": snapshot_date,
+            "quote_date": quote_date,
+            "data_lines": int(f.height),
+            "underlyings": sorted(rows["underlying"].unique().to_list()),
+        },
+        fatal=fatal,
+    )
+
+
+FORMAT = Format(
+    name=FORMAT_NAME,
+    source="cboe_chain",
+    table=TABLE,
+    sniff=sniff,
+    parse=parse,
+    description="CBOE delayed quotes option chain export (quotedata.csv)",
+)

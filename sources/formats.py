@@ -1,0 +1,69 @@
+"""Every vendor format the pipeline reads, and detection by content (never by file name).
+
+Add a reader by appending its `FORMAT` to `_modules()`; order matters only when two sniffers
+could both claim a file (put the stricter one first).
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+from pathlib import Path
+
+from sources.base import Format, Parsed, SourceError, head_text
+
+# Reader modules, each exposing FORMAT (or FORMATS, a list) - stricter sniffers first.
+READERS = (
+    "sources.cboe_chain",
+    "sources.cboe_index",
+)
+
+
+@lru_cache(maxsize=1)
+def formats() -> tuple[Format, ...]:
+    out: list[Format] = []
+    for name in READERS:
+        mod = importlib.import_module(name)
+        out.extend(getattr(mod, "FORMATS", None) or [mod.FORMAT])
+    return tuple(out)
+
+
+def by_name(name: str) -> Format:
+    for f in formats():
+        if f.name == name:
+            return f
+    raise KeyError(f"unknown format {name!r}; known: {', '.join(f.name for f in formats())}")
+
+
+def detect(data: bytes, file: str = "<bytes>") -> Format:
+    """The format whose sniffer recognises the first bytes, or SourceError naming the file."""
+    if not data.strip():
+        raise SourceError(file, None, "empty file")
+    if b"\x00" in data[:4096]:
+        raise SourceError(file, None, "binary content (NUL bytes), not a vendor text file")
+    head = head_text(data)
+    for fmt in formats():
+        try:
+            if fmt.sniff(head):
+                return fmt
+        except Exception:  # a sniffer must never take the ingest down  # noqa: S112
+            continue
+    first = next((ln for ln in head.splitlines() if ln.strip()), "")[:80]
+    raise SourceError(file, 1, f"unrecognised format (first line {first!r}); "
+                      f"known formats: {', '.join(f.name for f in formats())}")
+
+
+def parse_bytes(data: bytes, file: str) -> Parsed:
+    """Detect and read. Raises SourceError (never anything else) for a file it cannot read."""
+    fmt = detect(data, file)
+    try:
+        return fmt.parse(data, file)
+    except SourceError:
+        raise
+    except Exception as e:  # a reader bug must still name the file, not crash the night
+        raise SourceError(file, None, f"{fmt.name} reader failed: {type(e).__name__}: {e}") from e
+
+
+def parse_file(path: str | Path) -> Parsed:
+    path = Path(path)
+    return parse_bytes(path.read_bytes(), str(path))
