@@ -40,8 +40,9 @@ class Parsed:
 
     `rows` are in the canonical schema of `table` plus a `line` column (1-based file line);
     `rejects` hold input rows refused with a reason (REJECT_SCHEMA). `partition_by` names the
-    columns whose value tuples this file replaces in the warehouse. `fatal` is set when the file
-    as a whole cannot be trusted (truncated, mostly garbage): its rows must not be loaded.
+    columns whose value tuples this file replaces in the warehouse (`mode="merge"` instead updates
+    just the columns the file carries, for one-column-per-file vendors). `fatal` is set when the
+    file as a whole cannot be trusted (truncated, mostly garbage): its rows must not be loaded.
     """
 
     format: str
@@ -51,6 +52,7 @@ class Parsed:
     partition_by: tuple[str, ...]
     meta: dict = field(default_factory=dict)
     fatal: SourceError | None = None
+    mode: str = "replace"  # or "merge": update only this file's columns on existing keys
 
     @property
     def rows_read(self) -> int:
