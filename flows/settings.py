@@ -64,7 +64,8 @@ _PREFECT_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_LOGGING_LEVEL": "INFO",  # full logs reach the Prefect API/UI ...
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "CRITICAL",  # ... the terminal gets our one-liners
     "PREFECT_UI_ENABLED": "false",
     "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
 }
@@ -75,4 +76,6 @@ def apply_prefect_env(settings: Settings) -> None:
     settings.prefect_home.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
     for k, v in _PREFECT_DEFAULTS.items():
+        if k == "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL" and os.environ.get("ALVH_DEBUG"):
+            continue
         os.environ.setdefault(k, v)

@@ -216,16 +216,20 @@ class Warehouse:
     # -- reads ---------------------------------------------------------------------------------
     def sql(self, query: str, params: Sequence[Any] | dict | None = None) -> pl.DataFrame:
         """Run a select and return a polars frame (HUGEINT sums come back as Int64)."""
-        if params:
-            df = self.con.execute(query, params).pl()  # type: ignore[attr-defined]
-        else:
-            df = self.con.sql(query).pl()
+        df = self.con.sql(query, params=params or None).pl()
         casts = {c: pl.Int64 for c, t in df.schema.items() if isinstance(t, pl.Decimal) and t.scale == 0}
         return df.cast(casts) if casts else df
 
+    def one(self, query: str, params: Sequence[Any] = ()) -> tuple:
+        """The single row of a query (fully drained, as DuckDB 2.0 requires)."""
+        rows = self.con.execute(query, list(params)).fetchall()
+        if len(rows) != 1:
+            raise ValueError(f"expected one row, got {len(rows)}: {query}")
+        return rows[0]
+
     def scalar(self, query: str, params: Sequence[Any] = ()) -> Any:
-        row = self.con.execute(query, list(params)).fetchone()
-        return None if row is None else row[0]
+        rows = self.con.execute(query, list(params)).fetchall()  # drain: DuckDB 2.0 blocks otherwise
+        return rows[0][0] if rows else None
 
     def table(self, table: str, where: str = "", params: Sequence[Any] = (),
               order_by: str = "") -> pl.DataFrame:
@@ -247,5 +251,5 @@ class Warehouse:
         struct = "{" + ", ".join(f"'{c}': {q(c)}" for c in cols) + "}"
         n, h = self.con.execute(
             f"select count(*), coalesce(sum(hash({struct})::hugeint) % 9223372036854775783, 0)"
-            f"::bigint from {_table(table)}").fetchone()
+            f"::bigint from {_table(table)}").fetchall()[0]
         return int(n), int(h)

@@ -1,0 +1,178 @@
+"""The `ingest` flow: land vendor files as received, register them, read them, load them.
+
+Wiring only: formats live in sources/, storage in warehouse/. Retries sit on file I/O alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows import console
+from flows.settings import Settings, load_settings
+from sources.base import Parsed, SourceError
+from sources.formats import detect, parse_bytes
+from warehouse.db import Warehouse
+from warehouse.files import LandedFile, batch_id_for, known_file, land, load_file
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    path: str
+    status: str  # loaded | loaded_with_rejects | rejected | unrecognised | known
+    format: str | None = None
+    table: str | None = None
+    rows: int = 0
+    quarantined: int = 0
+    error: str | None = None
+    file_id: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("rejected", "unrecognised")
+
+    def line(self) -> str:
+        name = Path(self.path).name
+        if self.failed:
+            return f"FAIL  {self.error}"
+        if self.status == "known":
+            return f"same  {name:<44} already landed ({self.file_id[:12]}), nothing to do"
+        q = f", {self.quarantined:,} quarantined" if self.quarantined else ""
+        return f"ok    {name:<44} {self.format:<22} {self.rows:>9,} rows -> {self.table}{q}"
+
+
+@dataclass(frozen=True)
+class IngestSummary:
+    batch_id: str
+    files: tuple[FileOutcome, ...]
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        return [f for f in self.files if f.failed]
+
+    @property
+    def rows(self) -> int:
+        return sum(f.rows for f in self.files)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(f.quarantined for f in self.files)
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Files as given, folders walked recursively (hidden and partial files skipped), sorted."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file()
+                              and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                              and not f.name.endswith(".part")))
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise FileNotFoundError(f"{p}: no such file or folder")
+    return out
+
+
+@dataclass(frozen=True)
+class Landed:
+    landed: LandedFile
+    format: str | None
+    error: str | None
+
+
+@task(name="land-files", retries=3, retry_delay_seconds=[2, 5, 15], cache_policy=NO_CACHE)
+def land_files(paths: list[Path], home: Path) -> list[Landed]:
+    """Copy each file into landing/<source>/ before anything can go wrong with reading it."""
+    out = []
+    for p in paths:
+        data = p.read_bytes()
+        try:
+            fmt = detect(data, str(p))
+            source, name, error = fmt.source, fmt.name, None
+        except SourceError as e:
+            source, name, error = "unrecognised", None, e.one_line()
+        out.append(Landed(land(home, p, data, source), name, error))
+    return out
+
+
+def _policy(parsed: Parsed, file: str, max_reject_ratio: float) -> str | None:
+    """Why a parsed file must not be loaded, or None. A truncated or mostly-bad file is refused."""
+    if parsed.fatal is not None:
+        return parsed.fatal.one_line()
+    n_bad, n_all = parsed.rejects.height, parsed.rows_read
+    if n_bad and n_bad > max_reject_ratio * n_all:
+        first = parsed.rejects.row(0, named=True)
+        return (f"{file}:{first['line']}: {n_bad:,} of {n_all:,} rows refused "
+                f"({n_bad / n_all:.1%} > {max_reject_ratio:.1%} allowed); first: {first['reason']}")
+    return None
+
+
+def load_one(wh: Warehouse, item: Landed, home: Path, batch_id: str, *, force: bool,
+             max_reject_ratio: float, provenance: dict | None = None) -> FileOutcome:
+    lf = item.landed
+    prior = known_file(wh, lf.file_id)
+    if prior is not None and not force:
+        return FileOutcome(lf.original_path, "known", prior["format"], prior["table_name"],
+                           file_id=lf.file_id)
+    shown = lf.original_path
+    if item.error:
+        load_file(wh, lf, batch_id=batch_id, format=None, table=None, rows=None, rejects=None,
+                  error=item.error, provenance=provenance)
+        return FileOutcome(shown, "unrecognised", error=item.error, file_id=lf.file_id)
+    data = lf.absolute(home).read_bytes()
+    try:
+        parsed = parse_bytes(data, shown)
+    except SourceError as e:
+        load_file(wh, lf, batch_id=batch_id, format=item.format, table=None, rows=None,
+                  rejects=None, error=e.one_line(), provenance=provenance)
+        return FileOutcome(shown, "rejected", item.format, error=e.one_line(), file_id=lf.file_id)
+    refusal = _policy(parsed, shown, max_reject_ratio)
+    rows = parsed.rows
+    res = load_file(wh, lf, batch_id=batch_id, format=parsed.format, table=parsed.table,
+                    rows=rows, rejects=parsed.rejects, partition_by=parsed.partition_by,
+                    mode=parsed.mode, error=refusal, provenance=provenance)  # type: ignore[arg-type]
+    return FileOutcome(shown, res.status, parsed.format, parsed.table, res.rows_written,
+                       res.rows_quarantined, refusal, lf.file_id)
+
+
+@task(name="load-files", cache_policy=NO_CACHE)
+def load_files(wh: Warehouse, items: list[Landed], home: Path, batch_id: str, *,
+               force: bool = False, max_reject_ratio: float = 0.01, show: bool = True,
+               provenance: dict[str, dict] | None = None) -> IngestSummary:
+    outcomes = []
+    for item in items:
+        o = load_one(wh, item, home, batch_id, force=force, max_reject_ratio=max_reject_ratio,
+                     provenance=(provenance or {}).get(item.landed.original_path))
+        outcomes.append(o)
+        if show:
+            (console.error if o.failed else console.info)(o.line())
+    return IngestSummary(batch_id, tuple(outcomes))
+
+
+def ingest_paths(wh: Warehouse, settings: Settings, paths: list[Path], *, label: str = "ingest",
+                 force: bool = False, show: bool = True,
+                 provenance: dict[str, dict] | None = None) -> IngestSummary:
+    """Land + load inside a running flow (used by `ingest`, `nightly` and `demo`)."""
+    files = expand_paths(paths)
+    landed = land_files(files, settings.root)
+    batch = batch_id_for([x.landed.file_id for x in landed], label)
+    return load_files(wh, landed, settings.root, batch, force=force,
+                      max_reject_ratio=settings.max_reject_ratio, show=show, provenance=provenance)
+
+
+@flow(name="ingest", log_prints=True)
+def ingest(paths: list[Path], force: bool = False, home: Path | None = None) -> IngestSummary:
+    """Land any mix of vendor files and folders, print one line per file."""
+    settings = load_settings(home=home)
+    with Warehouse.open(settings.warehouse_path, lock_timeout_s=settings.lock_timeout_s) as wh:
+        return ingest_paths(wh, settings, paths, force=force)
+
+
+def quarantine_preview(wh: Warehouse, file_id: str, n: int = 3) -> pl.DataFrame:
+    return wh.sql("select line, reason from audit.quarantine where file_id = ? order by line limit ?",
+                  [file_id, n])

@@ -1,0 +1,85 @@
+"""Typed reads the flows and reports share. Each returns a polars frame with a stated schema.
+
+Reads only; writes live in db.py and files.py.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from warehouse.db import Warehouse
+
+# The column that dates each table's rows, in order of preference.
+_DATE_COLUMNS = ("quote_date", "date", "trade_date", "funding_ts", "as_of", "landed_at", "started_at")
+
+
+def date_column(wh: Warehouse, table: str) -> str | None:
+    cols = wh.columns(table)
+    return next((c for c in _DATE_COLUMNS if c in cols), None)
+
+
+def table_summary(wh: Warehouse) -> pl.DataFrame:
+    """table, rows, first, last (as text) for every audit/raw/core table."""
+    out = []
+    for t in wh.tables():
+        col = date_column(wh, t)
+        if col:
+            n, lo, hi = wh.one(f'select count(*), min("{col}")::date, max("{col}")::date from {t}')
+        else:
+            n, lo, hi = wh.one(f"select count(*), null, null from {t}")
+        out.append({"table": t, "rows": int(n), "first": None if lo is None else str(lo),
+                    "last": None if hi is None else str(hi)})
+    return pl.DataFrame(out, schema={"table": pl.String, "rows": pl.Int64, "first": pl.String,
+                                     "last": pl.String})
+
+
+def option_quotes(wh: Warehouse, quote_dates: list[date], underlying: str = "SPX") -> pl.DataFrame:
+    """raw.option_quotes for the given sessions and underlying (all roots)."""
+    if not quote_dates:
+        return wh.sql("select * from raw.option_quotes limit 0")
+    return wh.sql(
+        "select * from raw.option_quotes where underlying = ? and quote_date in "
+        "(select unnest(?::date[])) order by quote_date, root, expiry, strike, \"right\"",
+        [underlying, quote_dates])
+
+
+def quote_dates(wh: Warehouse, underlying: str = "SPX") -> list[date]:
+    df = wh.sql("select distinct quote_date from raw.option_quotes where underlying = ? order by 1",
+                [underlying])
+    return df["quote_date"].to_list()
+
+
+def index_bars(wh: Warehouse, symbols: list[str], end: date | None = None) -> pl.DataFrame:
+    """raw.index_bars for symbols, up to `end` inclusive (all history when None)."""
+    q = "select * from raw.index_bars where symbol in (select unnest(?::varchar[]))"
+    params: list = [symbols]
+    if end is not None:
+        q += " and date <= ?"
+        params.append(end)
+    return wh.sql(q + " order by symbol, date", params)
+
+
+def history(wh: Warehouse, table: str, end: date | None = None, date_col: str = "date",
+            start: date | None = None) -> pl.DataFrame:
+    """All rows of a dated table within [start, end], ordered by date."""
+    clauses, params = [], []
+    if start is not None:
+        clauses.append(f'"{date_col}" >= ?')
+        params.append(start)
+    if end is not None:
+        clauses.append(f'"{date_col}" <= ?')
+        params.append(end)
+    where = " and ".join(clauses)
+    return wh.table(table, where, params, order_by=f'"{date_col}"')
+
+
+def recent_runs(wh: Warehouse, n: int = 5) -> pl.DataFrame:
+    return wh.sql("select run_id, flow, as_of, status, started_at, finished_at from audit.runs "
+                  "order by started_at desc limit ?", [n])
+
+
+def files_by_status(wh: Warehouse) -> pl.DataFrame:
+    return wh.sql("select source, status, count(*)::bigint as files, sum(rows_written)::bigint as rows, "
+                  "sum(rows_quarantined)::bigint as quarantined from audit.files group by all order by 1, 2")
