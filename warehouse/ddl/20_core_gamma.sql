@@ -1,16 +1,82 @@
--- Dealer gamma. Convention (default): dealers long calls, short puts; GEX in USD per 1 % move of
--- the underlying = gamma x open interest x 100 x spot^2 x 0.01.
+-- Dealer gamma (built by transforms/gamma.py; conventions in docs/gamma.md).
+-- Sign (default): dealers long calls, short puts (preset parameter `dealer`). Every *_gex_usd is
+-- USD per 1 % move of the underlying = gamma x open interest x 100 x spot^2 x 0.01.
+-- `preset` names the GammaConventions used (perfiliev | default | custom); it is part of every
+-- grain so two conventions can sit side by side. Partition for writes: (date, underlying, preset).
+-- Expired rows (per the preset) are excluded from every sum unless the preset keeps them.
 CREATE SCHEMA IF NOT EXISTS core;
 
--- grain: date x underlying.
+-- grain: date x underlying x preset. One row per snapshot day: spot GEX, flip, walls, MACD.
 CREATE TABLE IF NOT EXISTS core.gamma_daily (
     date           DATE NOT NULL,
     underlying     VARCHAR NOT NULL,
-    spot           DOUBLE NOT NULL,
+    spot           DOUBLE NOT NULL,        -- the file's `Last:` price, index points
     spot_gex_usd   DOUBLE NOT NULL,        -- net, USD per 1 % move
     call_gex_usd   DOUBLE NOT NULL,
     put_gex_usd    DOUBLE NOT NULL,
     contracts      BIGINT NOT NULL,        -- option rows used (not expired)
-    expired_rows   BIGINT NOT NULL,        -- rows excluded because already expired
-    preset         VARCHAR NOT NULL        -- gamma convention preset used
+    expired_rows   BIGINT NOT NULL,        -- rows expired under the preset (excluded unless kept)
+    preset         VARCHAR NOT NULL,       -- gamma convention preset used
+    quote_ts       TIMESTAMP,              -- snapshot instant, UTC
+    snapshot_date  DATE,                   -- the snapshot's New York date (a Saturday file: Saturday)
+    gross_gex_usd  DOUBLE,                 -- sum of |GEX| over used rows, USD per 1 % move
+    zero_gamma     DOUBLE,                 -- the chosen flip (preset: first | nearest spot), index points; NULL if none in range
+    zero_gamma_flips DOUBLE[],             -- every sign change of the profile in range, ascending, index points
+    flip_count     BIGINT,
+    zero_gamma_distance_pct DOUBLE,        -- (zero_gamma / spot - 1) x 100
+    flip_search_low  DOUBLE,               -- range searched for flips, index points
+    flip_search_high DOUBLE,
+    call_wall      DOUBLE,                 -- strike with the largest |summed call GEX| (all roots/expiries)
+    put_wall       DOUBLE,                 -- strike with the largest |summed put GEX|
+    abs_gamma_strike DOUBLE,               -- strike with the largest |call GEX| + |put GEX|
+    top_oi_strikes DOUBLE[],               -- strikes with the most open interest (calls + puts), largest first
+    zero_dte_share_pct DOUBLE,             -- share of gross GEX in options expiring on `date`, %
+    gex_macd_usd   DOUBLE,                 -- EMA12 - EMA26 of spot_gex_usd over stored days <= date
+    gex_macd_signal_usd DOUBLE,            -- EMA9 of gex_macd_usd
+    gex_macd_hist_usd DOUBLE               -- gex_macd_usd - gex_macd_signal_usd
+);
+
+-- grain: date x underlying x preset x strike. Summed over roots (SPX + SPXW) and expiries.
+CREATE TABLE IF NOT EXISTS core.gamma_by_strike (
+    date           DATE NOT NULL,
+    underlying     VARCHAR NOT NULL,
+    preset         VARCHAR NOT NULL,
+    strike         DOUBLE NOT NULL,        -- index points
+    call_gex_usd   DOUBLE NOT NULL,        -- USD per 1 % move
+    put_gex_usd    DOUBLE NOT NULL,
+    net_gex_usd    DOUBLE NOT NULL,
+    call_oi        BIGINT NOT NULL,        -- contracts
+    put_oi         BIGINT NOT NULL,
+    contracts      BIGINT NOT NULL         -- option rows summed
+);
+
+-- grain: date x underlying x preset x root x expiry (SPX AM and SPXW PM on one date stay apart).
+CREATE TABLE IF NOT EXISTS core.gamma_by_expiry (
+    date           DATE NOT NULL,
+    underlying     VARCHAR NOT NULL,
+    preset         VARCHAR NOT NULL,
+    root           VARCHAR NOT NULL,
+    expiry         DATE NOT NULL,
+    dte_days       BIGINT NOT NULL,        -- calendar days from date to expiry
+    t_years        DOUBLE NOT NULL,        -- time to expiry under the preset, years
+    bucket         VARCHAR NOT NULL,       -- 0DTE | <=7d | <=30d | >30d (by dte_days)
+    call_gex_usd   DOUBLE NOT NULL,        -- USD per 1 % move
+    put_gex_usd    DOUBLE NOT NULL,
+    net_gex_usd    DOUBLE NOT NULL,
+    call_oi        BIGINT NOT NULL,        -- contracts
+    put_oi         BIGINT NOT NULL,
+    contracts      BIGINT NOT NULL
+);
+
+-- grain: date x underlying x preset x spot_level. Net GEX if spot were spot_level (Black-Scholes
+-- gamma repriced from the vendor IV; grid_points levels over [grid_low, grid_high] x spot).
+CREATE TABLE IF NOT EXISTS core.gamma_profile (
+    date           DATE NOT NULL,
+    underlying     VARCHAR NOT NULL,
+    preset         VARCHAR NOT NULL,
+    spot_level     DOUBLE NOT NULL,        -- hypothetical spot, index points
+    level_pct      DOUBLE NOT NULL,        -- (spot_level / spot - 1) x 100
+    call_gex_usd   DOUBLE NOT NULL,        -- USD per 1 % move, at spot_level
+    put_gex_usd    DOUBLE NOT NULL,
+    net_gex_usd    DOUBLE NOT NULL
 );

@@ -1,0 +1,598 @@
+"""Dealer gamma exposure (GEX) from raw.option_quotes rows: by strike, by expiry, the spot profile,
+the zero-gamma flip(s), walls, the daily summary and its MACD. Conventions are a GammaConventions.
+
+Pure polars + numpy: frames and parameters in, frames out. No I/O, DuckDB, Prefect or sources import.
+
+Unit: GEX in USD per 1 % move of the underlying = gamma × open interest × 100 × S² × 0.01, signed
+from the dealers' side (default: dealers long calls, short puts). See docs/gamma.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import date, time
+from typing import Literal
+
+import numpy as np
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from transforms import greeks
+
+CONTRACT_MULTIPLIER = 100.0
+PCT_MOVE = 0.01
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+# A row whose d1 stays beyond ±9 over a whole spot range contributes at most e^{-40.5} ≈ 2.6e-18 of
+# its own peak there: below the rounding of any sum it joins, so it is skipped without changing a digit.
+_Z_CUT = 9.0
+
+
+# --------------------------------------------------------------------------------------------------
+# Conventions
+# --------------------------------------------------------------------------------------------------
+class GammaConventions(BaseModel):
+    """Every choice that changes a GEX number. Use `GammaConventions.preset(name, **overrides)`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field("custom", description="Stored in the `preset` column of every gamma table")
+    spot_gamma: Literal["vendor", "model"] = Field(
+        "model", description="Spot GEX, by-strike, by-expiry and walls from the vendor Gamma column "
+                             "or from Black–Scholes gamma repriced from the vendor IV")
+    time_basis: Literal["business_days", "calendar_to_settlement"] = Field(
+        "calendar_to_settlement",
+        description="business_days: numpy business days from the snapshot's New York date to the "
+                    "expiry / business_days_per_year (0 -> 1 day). calendar_to_settlement: ACT/365 "
+                    "from the snapshot instant to the settlement instant")
+    business_days_per_year: float = Field(262.0, gt=0)
+    days_per_year: float = Field(365.0, gt=0)
+    am_settled_roots: frozenset[str] = Field(
+        frozenset({"SPX", "NDX", "RUT", "DJX", "VIX", "VIXW"}),
+        description="Roots settled on the opening print of the expiry day (SOQ); others at the close")
+    am_settle_time: time = time(9, 30)
+    pm_settle_time: time = time(16, 0)
+    early_close_time: time = time(13, 0)
+    early_closes: frozenset[date] = Field(
+        frozenset(), description="Half-day sessions (PM-settled options settle at early_close_time); "
+                                 "the flow passes them from the XNYS calendar")
+    exchange_tz: str = "America/New_York"
+    rate: float = Field(0.0, description="r, continuously compounded, annual")
+    div_yield: float = Field(0.0, description="q, continuously compounded, annual")
+    dealer: Literal["long_calls_short_puts", "short_calls_short_puts"] = "long_calls_short_puts"
+    expiry_cutoff: Literal["snapshot_date", "settlement"] = Field(
+        "settlement",
+        description="snapshot_date: a row is expired when its expiry is before the snapshot's New "
+                    "York date (raw `expired`). settlement: when its settlement instant is at or "
+                    "before the snapshot instant (an evening file's same-day expiries are gone)")
+    keep_expired: bool = Field(False, description="Keep expired rows in the sums (they are counted "
+                                                  "in expired_rows either way)")
+    iv_fill: Literal["none", "other_right"] = Field(
+        "other_right",
+        description="IV = 0 rows (vendor could not imply one; often ITM with OI): none keeps 0 "
+                    "(no model gamma); other_right takes the IV of the opposite right at the same "
+                    "root/expiry/strike, as put-call parity implies")
+    grid_low: float = Field(0.8, gt=0, description="Profile range, as a multiple of spot")
+    grid_high: float = Field(1.2, gt=0)
+    grid_points: int = Field(60, ge=2, le=100_000)
+    flip_refine: Literal["exact", "linear"] = Field(
+        "exact", description="exact: Brent on the repriced profile inside each bracketing grid "
+                             "cell; linear: interpolate the grid (the coarse reference value)")
+    flip_pick: Literal["first", "nearest"] = Field(
+        "nearest", description="Which sign change is `zero_gamma`: the lowest, or the nearest spot")
+    flip_xtol_rel: float = Field(1e-10, gt=0, description="Root tolerance, relative to spot")
+    top_oi_count: int = Field(5, ge=1)
+    chunk_elements: int = Field(1 << 20, ge=1024,
+                                description="Max rows × levels evaluated at once (memory bound)")
+
+    @model_validator(mode="after")
+    def _range(self) -> GammaConventions:
+        if not self.grid_low < self.grid_high:
+            raise ValueError(f"grid_low {self.grid_low} must be below grid_high {self.grid_high}")
+        return self
+
+    @classmethod
+    def preset(cls, name: str, **overrides) -> GammaConventions:
+        try:
+            base = PRESETS[name]
+        except KeyError:
+            raise ValueError(f"unknown gamma preset {name!r}; known: {', '.join(PRESETS)}") from None
+        return base.model_copy(update=overrides) if overrides else base
+
+    @property
+    def call_sign(self) -> float:
+        return 1.0 if self.dealer == "long_calls_short_puts" else -1.0
+
+    @property
+    def put_sign(self) -> float:
+        return -1.0
+
+
+PRESETS: dict[str, GammaConventions] = {
+    # Reproduces ../shared/realdata/README.md (Perfiliev's published method, made exact).
+    "perfiliev": GammaConventions(
+        name="perfiliev", spot_gamma="vendor", time_basis="business_days",
+        expiry_cutoff="snapshot_date", iv_fill="none", rate=0.0, div_yield=0.0,
+        grid_low=0.8, grid_high=1.2, grid_points=60, flip_refine="exact", flip_pick="first",
+        am_settled_roots=frozenset()),
+    # What to trust with money: one model for spot and profile, real time to settlement.
+    "default": GammaConventions(
+        name="default", spot_gamma="model", time_basis="calendar_to_settlement",
+        expiry_cutoff="settlement", iv_fill="other_right",
+        grid_low=0.8, grid_high=1.2, grid_points=81, flip_refine="exact", flip_pick="nearest"),
+}
+
+
+def resolve(conventions: GammaConventions | str | None) -> GammaConventions:
+    if conventions is None:
+        return PRESETS["default"]
+    if isinstance(conventions, str):
+        return GammaConventions.preset(conventions)
+    return conventions
+
+
+# --------------------------------------------------------------------------------------------------
+# Output schemas (one per core table; see warehouse/ddl/20_core_gamma.sql for grains and units)
+# --------------------------------------------------------------------------------------------------
+BY_STRIKE_SCHEMA: dict[str, pl.DataType] = {
+    "date": pl.Date(), "underlying": pl.String(), "preset": pl.String(), "strike": pl.Float64(),
+    "call_gex_usd": pl.Float64(), "put_gex_usd": pl.Float64(), "net_gex_usd": pl.Float64(),
+    "call_oi": pl.Int64(), "put_oi": pl.Int64(), "contracts": pl.Int64(),
+}
+BY_EXPIRY_SCHEMA: dict[str, pl.DataType] = {
+    "date": pl.Date(), "underlying": pl.String(), "preset": pl.String(), "root": pl.String(),
+    "expiry": pl.Date(), "dte_days": pl.Int64(), "t_years": pl.Float64(), "bucket": pl.String(),
+    "call_gex_usd": pl.Float64(), "put_gex_usd": pl.Float64(), "net_gex_usd": pl.Float64(),
+    "call_oi": pl.Int64(), "put_oi": pl.Int64(), "contracts": pl.Int64(),
+}
+PROFILE_SCHEMA: dict[str, pl.DataType] = {
+    "date": pl.Date(), "underlying": pl.String(), "preset": pl.String(), "spot_level": pl.Float64(),
+    "level_pct": pl.Float64(), "call_gex_usd": pl.Float64(), "put_gex_usd": pl.Float64(),
+    "net_gex_usd": pl.Float64(),
+}
+SPOT_GEX_SCHEMA: dict[str, pl.DataType] = {
+    "date": pl.Date(), "underlying": pl.String(), "spot": pl.Float64(),
+    "spot_gex_usd": pl.Float64(), "call_gex_usd": pl.Float64(), "put_gex_usd": pl.Float64(),
+    "contracts": pl.Int64(), "expired_rows": pl.Int64(), "preset": pl.String(),
+}
+DAILY_SCHEMA: dict[str, pl.DataType] = {
+    **SPOT_GEX_SCHEMA,
+    "quote_ts": pl.Datetime("us"), "snapshot_date": pl.Date(),
+    "gross_gex_usd": pl.Float64(),
+    "zero_gamma": pl.Float64(), "zero_gamma_flips": pl.List(pl.Float64()), "flip_count": pl.Int64(),
+    "zero_gamma_distance_pct": pl.Float64(),
+    "flip_search_low": pl.Float64(), "flip_search_high": pl.Float64(),
+    "call_wall": pl.Float64(), "put_wall": pl.Float64(), "abs_gamma_strike": pl.Float64(),
+    "top_oi_strikes": pl.List(pl.Float64()), "zero_dte_share_pct": pl.Float64(),
+}
+MACD_COLUMNS: dict[str, pl.DataType] = {
+    "gex_macd_usd": pl.Float64(), "gex_macd_signal_usd": pl.Float64(),
+    "gex_macd_hist_usd": pl.Float64(),
+}
+BUCKETS = ("0DTE", "<=7d", "<=30d", ">30d")
+_KEYS = ["date", "underlying"]
+
+
+def _empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    return pl.DataFrame(schema=schema)
+
+
+# --------------------------------------------------------------------------------------------------
+# Per-contract exposure
+# --------------------------------------------------------------------------------------------------
+def exposure_rows(quotes: pl.DataFrame, conventions: GammaConventions | str | None = None
+                  ) -> pl.DataFrame:
+    """One row per quoted contract with what every gamma table is built from.
+
+    Adds: date (= quote_date), snapshot_date (New York date of quote_ts), t_years, dte_days,
+    iv_used, is_call, dealer_sign, excluded (expired under the conventions and not kept),
+    expired_flag, gamma_used (vendor or model at spot) and gex_usd (signed, USD per 1 % move).
+    Keyed by root as well as expiry/strike/right: SPX and SPXW rows stay distinct.
+    When several snapshots share a (quote_date, underlying), only the latest quote_ts is used.
+    """
+    conv = resolve(conventions)
+    need = ["quote_date", "quote_ts", "root", "expiry", "strike", "right", "underlying", "spot",
+            "open_interest", "iv", "gamma"]
+    missing = [c for c in need if c not in quotes.columns]
+    if missing:
+        raise ValueError(f"option quotes lack column(s) {missing}")
+    ny = conv.exchange_tz
+    q = quotes.select(need).with_columns(
+        pl.col("open_interest").fill_null(0).cast(pl.Int64),
+        pl.col("iv").cast(pl.Float64).fill_null(0.0).fill_nan(0.0),
+        pl.col("gamma").cast(pl.Float64).fill_null(0.0).fill_nan(0.0),
+        pl.col("strike").cast(pl.Float64),
+        pl.col("spot").cast(pl.Float64),
+        pl.col("quote_ts").cast(pl.Datetime("us")),
+    ).rename({"quote_date": "date"})
+    q = q.filter(pl.col("quote_ts") == pl.col("quote_ts").max().over(_KEYS))
+    q = q.with_columns(
+        snapshot_date=pl.col("quote_ts").dt.replace_time_zone("UTC").dt.convert_time_zone(ny).dt.date(),
+        is_call=pl.col("right") == "C",
+        dte_days=(pl.col("expiry") - pl.col("date")).dt.total_days().cast(pl.Int64),
+    )
+    # Settlement instant (UTC): AM roots on the expiry day's open, others at the (early) close.
+    am = pl.col("root").is_in(sorted(conv.am_settled_roots))
+    early = pl.col("expiry").is_in(sorted(conv.early_closes)) if conv.early_closes else pl.lit(False)
+
+    def minutes(t: time) -> int:
+        return t.hour * 60 + t.minute
+
+    settle_min = (pl.when(am).then(minutes(conv.am_settle_time))
+                  .when(early).then(minutes(conv.early_close_time))
+                  .otherwise(minutes(conv.pm_settle_time)))
+    q = q.with_columns(
+        settle_ts=(pl.col("expiry").cast(pl.Datetime("us")) + pl.duration(minutes=settle_min))
+        .dt.replace_time_zone(ny, ambiguous="earliest", non_existent="null")
+        .dt.convert_time_zone("UTC").dt.replace_time_zone(None),
+    )
+    if conv.time_basis == "calendar_to_settlement":
+        q = q.with_columns(t_years=(pl.col("settle_ts") - pl.col("quote_ts")).dt.total_microseconds()
+                           .cast(pl.Float64) / (conv.days_per_year * 86_400e6))
+    else:
+        days = np.busday_count(q["snapshot_date"].to_numpy().astype("datetime64[D]"),
+                               q["expiry"].to_numpy().astype("datetime64[D]"))
+        t = np.where(days == 0, 1.0, days) / conv.business_days_per_year
+        q = q.with_columns(t_years=pl.Series(t, dtype=pl.Float64))
+    if conv.expiry_cutoff == "snapshot_date":
+        expired = pl.col("expiry") < pl.col("snapshot_date")
+    else:
+        expired = pl.col("settle_ts") <= pl.col("quote_ts")
+    q = q.with_columns(expired_flag=expired).with_columns(
+        excluded=pl.col("expired_flag") & (not conv.keep_expired),
+        dealer_sign=pl.when(pl.col("is_call")).then(conv.call_sign).otherwise(conv.put_sign),
+    )
+    if conv.iv_fill == "other_right":
+        pos = pl.when(pl.col("iv") > 0).then(pl.col("iv"))
+        q = q.with_columns(iv_used=pl.coalesce(pos, pos.max().over(
+            "date", "underlying", "root", "expiry", "strike"), pl.lit(0.0)))
+    else:
+        q = q.with_columns(iv_used=pl.col("iv").clip(lower_bound=0.0))
+    gamma_used = q["gamma"].to_numpy() if conv.spot_gamma == "vendor" else _chunked_gamma(q, conv)
+    return q.with_columns(gamma_used=pl.Series(gamma_used, dtype=pl.Float64)).with_columns(
+        gex_usd=pl.col("gamma_used") * pl.col("open_interest") * CONTRACT_MULTIPLIER
+        * pl.col("spot") ** 2 * PCT_MOVE * pl.col("dealer_sign"),
+    ).drop("settle_ts")
+
+
+def _chunked_gamma(q: pl.DataFrame, conv: GammaConventions, chunk: int = 1 << 18) -> np.ndarray:
+    """Model gamma at spot, a bounded number of rows at a time (greeks keeps ~15 temporaries)."""
+    cols = [q[c].to_numpy() for c in ("spot", "strike", "t_years", "iv_used")]
+    out = np.empty(q.height)
+    for i in range(0, q.height, chunk):
+        s, k, t, v = (c[i:i + chunk] for c in cols)
+        out[i:i + chunk] = greeks.gamma(s, k, t, v, conv.rate, conv.div_yield)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# The profile kernel: GEX(x) = x · Σ c_i φ(a_i ln x + b_i)
+# --------------------------------------------------------------------------------------------------
+class ProfileKernel:
+    """Rows of one chain reduced to three numbers each, so the profile at spot x is
+    GEX(x) = x · Σ_i c_i · exp(-½ (a_i ln x + b_i)²), with a = 1/(σ√T), b = a·(−ln K + (r−q+σ²/2)T),
+    c = sign · OI · e^{−qT} · a / √(2π)  (× 100 contracts × 0.01 move = 1).
+    No log, division or sqrt per (row, level): one multiply-add, a square and an exp.
+    Only rows with IV > 0, T > 0 and OI ≠ 0 have weight (the others contribute exactly 0).
+    """
+
+    def __init__(self, strike: np.ndarray, t_years: np.ndarray, iv: np.ndarray, weight: np.ndarray,
+                 is_call: np.ndarray, rate: float = 0.0, div_yield: float = 0.0):
+        strike, t_years, iv, weight = (np.asarray(x, dtype=float) for x in
+                                       (strike, t_years, iv, weight))
+        is_call = np.asarray(is_call, dtype=bool)
+        live = (iv > 0) & (t_years > 0) & (weight != 0) & (strike > 0) & np.isfinite(iv) \
+            & np.isfinite(t_years) & np.isfinite(strike)
+        k, t, v, w, call = strike[live], t_years[live], iv[live], weight[live], is_call[live]
+        vol_t = v * np.sqrt(t)
+        self.a = 1.0 / vol_t
+        self.b = self.a * (-np.log(k) + (rate - div_yield + 0.5 * v * v) * t)
+        c = w * np.exp(-div_yield * t) * self.a / _SQRT_2PI
+        self.c_call = np.where(call, c, 0.0)
+        self.c_put = np.where(call, 0.0, c)
+        self.c = c
+
+    def __len__(self) -> int:
+        return self.a.size
+
+    def _near(self, lo: float, hi: float) -> np.ndarray:
+        """Rows that are not negligible anywhere in [lo, hi] (d1 within ±_Z_CUT somewhere)."""
+        z_lo = self.a * math.log(lo) + self.b
+        z_hi = self.a * math.log(hi) + self.b
+        return (z_hi > -_Z_CUT) & (z_lo < _Z_CUT)
+
+    def profile(self, levels: np.ndarray, chunk_elements: int = 1 << 20
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """(call GEX, put GEX) at each level, USD per 1 % move, in row chunks of bounded size."""
+        levels = np.asarray(levels, dtype=float)
+        out = np.zeros((2, levels.size))
+        if levels.size == 0 or len(self) == 0:
+            return out[0], out[1]
+        keep = self._near(float(levels.min()), float(levels.max()))
+        a, b = self.a[keep], self.b[keep]
+        cw = np.stack([self.c_call[keep], self.c_put[keep]])
+        u = np.log(levels)
+        step = max(1, chunk_elements // levels.size)
+        for i in range(0, a.size, step):
+            z = np.multiply.outer(a[i:i + step], u)
+            z += b[i:i + step, None]
+            np.square(z, out=z)
+            z *= -0.5
+            np.exp(z, out=z)
+            out += cw[:, i:i + step] @ z
+        out *= levels
+        return out[0], out[1]
+
+    def net_at(self, x: float, rows: np.ndarray | None = None) -> float:
+        a, b, c = (self.a, self.b, self.c) if rows is None else (self.a[rows], self.b[rows],
+                                                                   self.c[rows])
+        z = a * math.log(x) + b
+        return float(x * (c @ np.exp(-0.5 * z * z)))
+
+    def root(self, lo: float, hi: float, f_lo: float, f_hi: float, xtol: float) -> float:
+        """The zero of the net profile inside [lo, hi] (f_lo, f_hi of opposite signs): Brent."""
+        rows = self._near(lo, hi)
+        return _brent(lambda x: self.net_at(x, rows), lo, hi, f_lo, f_hi, xtol)
+
+
+def _brent(f: Callable[[float], float], a: float, b: float, fa: float, fb: float, xtol: float,
+           maxiter: int = 200) -> float:
+    """Brent–Dekker root finding (inverse quadratic / secant steps, bisection fallback)."""
+    if fa == 0.0:
+        return a
+    if fb == 0.0:
+        return b
+    eps = np.finfo(float).eps
+    c, fc = b, fb
+    d = e = b - a
+    for _ in range(maxiter):
+        if (fb > 0) == (fc > 0):
+            c, fc = a, fa
+            d = e = b - a
+        if abs(fc) < abs(fb):
+            a, b, c = b, c, b
+            fa, fb, fc = fb, fc, fb
+        tol = 2.0 * eps * abs(b) + 0.5 * xtol
+        m = 0.5 * (c - b)
+        if abs(m) <= tol or fb == 0.0:
+            return b
+        if abs(e) >= tol and abs(fa) > abs(fb):
+            s = fb / fa
+            if a == c:
+                p, qq = 2.0 * m * s, 1.0 - s
+            else:
+                qq, r = fa / fc, fb / fc
+                p = s * (2.0 * m * qq * (qq - r) - (b - a) * (r - 1.0))
+                qq = (qq - 1.0) * (r - 1.0) * (s - 1.0)
+            if p > 0:
+                qq = -qq
+            p = abs(p)
+            if 2.0 * p < min(3.0 * m * qq - abs(tol * qq), abs(e * qq)):
+                e, d = d, p / qq
+            else:
+                d = e = m
+        else:
+            d = e = m
+        a, fa = b, fb
+        b += d if abs(d) > tol else math.copysign(tol, m)
+        fb = f(b)
+    return b
+
+
+def find_flips(levels: np.ndarray, net: np.ndarray, refine: Callable[[float, float, float, float],
+               float] | None = None) -> list[float]:
+    """Every sign change of the net profile on the grid, ascending; each refined by `refine`
+    (exact root in the bracket) or, without it, by linear interpolation between the two levels.
+    Levels where the profile is exactly 0 are skipped so a touch-and-return is not a flip."""
+    levels, net = np.asarray(levels, dtype=float), np.asarray(net, dtype=float)
+    nz = np.flatnonzero((net != 0) & np.isfinite(net))
+    if nz.size < 2:
+        return []
+    x, y = levels[nz], net[nz]
+    flips = []
+    for i in np.flatnonzero(np.signbit(y[:-1]) != np.signbit(y[1:])):
+        x0, x1, y0, y1 = x[i], x[i + 1], y[i], y[i + 1]
+        flips.append(float(refine(x0, x1, y0, y1)) if refine else float(x0 - y0 * (x1 - x0) / (y1 - y0)))
+    return flips
+
+
+def profile_and_flips(strike, t_years, iv, weight, is_call, spot: float,
+                      conventions: GammaConventions | str | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float], float | None]:
+    """One chain's profile and zero-gamma flips from plain arrays (weight = dealer sign × OI).
+
+    Returns (levels, call_gex_usd, put_gex_usd, flips ascending, zero_gamma or None).
+    """
+    conv = resolve(conventions)
+    kern = ProfileKernel(strike, t_years, iv, weight, is_call, conv.rate, conv.div_yield)
+    levels = np.linspace(conv.grid_low * spot, conv.grid_high * spot, conv.grid_points)
+    call, put = kern.profile(levels, conv.chunk_elements)
+    net = call + put
+    xtol = conv.flip_xtol_rel * spot
+    refine = (lambda x0, x1, y0, y1: kern.root(x0, x1, y0, y1, xtol)) \
+        if conv.flip_refine == "exact" else None
+    flips = find_flips(levels, net, refine)
+    return levels, call, put, flips, pick_flip(flips, spot, conv.flip_pick)
+
+
+def pick_flip(flips: list[float], spot: float, how: str) -> float | None:
+    if not flips:
+        return None
+    if how == "first":
+        return flips[0]
+    return min(flips, key=lambda f: (abs(f - spot), f))
+
+
+# --------------------------------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------------------------------
+def _side_sums(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    call, put = pl.col("is_call"), ~pl.col("is_call")
+    return frame.group_by(keys).agg(
+        call_gex_usd=pl.col("gex_usd").filter(call).sum(),
+        put_gex_usd=pl.col("gex_usd").filter(put).sum(),
+        call_oi=pl.col("open_interest").filter(call).sum(),
+        put_oi=pl.col("open_interest").filter(put).sum(),
+        contracts=pl.len().cast(pl.Int64),
+    ).with_columns(net_gex_usd=pl.col("call_gex_usd") + pl.col("put_gex_usd"))
+
+
+def _bucket(dte: pl.Expr) -> pl.Expr:
+    return (pl.when(dte <= 0).then(pl.lit(BUCKETS[0])).when(dte <= 7).then(pl.lit(BUCKETS[1]))
+            .when(dte <= 30).then(pl.lit(BUCKETS[2])).otherwise(pl.lit(BUCKETS[3])))
+
+
+def by_strike(rows: pl.DataFrame, preset: str) -> pl.DataFrame:
+    """core.gamma_by_strike from exposure_rows: summed over roots and expiries."""
+    used = rows.filter(~pl.col("excluded"))
+    if used.is_empty():
+        return _empty(BY_STRIKE_SCHEMA)
+    return (_side_sums(used, [*_KEYS, "strike"]).with_columns(preset=pl.lit(preset))
+            .select(list(BY_STRIKE_SCHEMA)).cast(BY_STRIKE_SCHEMA).sort([*_KEYS, "strike"]))
+
+
+def by_expiry(rows: pl.DataFrame, preset: str) -> pl.DataFrame:
+    """core.gamma_by_expiry from exposure_rows: one row per root and expiry, with its DTE bucket."""
+    used = rows.filter(~pl.col("excluded"))
+    if used.is_empty():
+        return _empty(BY_EXPIRY_SCHEMA)
+    keys = [*_KEYS, "root", "expiry"]
+    sums = _side_sums(used, keys)
+    meta = used.group_by(keys).agg(pl.col("dte_days").first(), pl.col("t_years").first())
+    return (sums.join(meta, on=keys).with_columns(bucket=_bucket(pl.col("dte_days")),
+                                                  preset=pl.lit(preset))
+            .select(list(BY_EXPIRY_SCHEMA)).cast(BY_EXPIRY_SCHEMA).sort(keys))
+
+
+def _walls(strikes: pl.DataFrame, top_n: int) -> pl.DataFrame:
+    """Call wall, put wall, absolute-gamma strike and top-OI strikes per (date, underlying).
+    Ties go to the lower strike (the frame is sorted by strike and arg_max takes the first)."""
+    if strikes.is_empty():
+        return pl.DataFrame(schema={"date": pl.Date(), "underlying": pl.String(),
+                                    "call_wall": pl.Float64(), "put_wall": pl.Float64(),
+                                    "abs_gamma_strike": pl.Float64(),
+                                    "top_oi_strikes": pl.List(pl.Float64())})
+    s = strikes.sort([*_KEYS, "strike"])
+    return s.group_by(_KEYS, maintain_order=True).agg(
+        call_wall=pl.col("strike").get(pl.col("call_gex_usd").abs().arg_max()),
+        put_wall=pl.col("strike").get(pl.col("put_gex_usd").abs().arg_max()),
+        abs_gamma_strike=pl.col("strike").get(
+            (pl.col("call_gex_usd").abs() + pl.col("put_gex_usd").abs()).arg_max()),
+        top_oi_strikes=pl.col("strike").sort_by(pl.col("call_oi") + pl.col("put_oi"),
+                                                descending=True, maintain_order=True).head(top_n),
+    )
+
+
+def _spot_sums(rows: pl.DataFrame, preset: str) -> pl.DataFrame:
+    used = ~pl.col("excluded")
+    call, put = used & pl.col("is_call"), used & ~pl.col("is_call")
+    return rows.group_by(_KEYS, maintain_order=True).agg(
+        spot=pl.col("spot").first(),
+        quote_ts=pl.col("quote_ts").first(),
+        snapshot_date=pl.col("snapshot_date").first(),
+        call_gex_usd=pl.col("gex_usd").filter(call).sum(),
+        put_gex_usd=pl.col("gex_usd").filter(put).sum(),
+        gross_gex_usd=pl.col("gex_usd").filter(used).abs().sum(),
+        zero_dte_gross=pl.col("gex_usd").filter(used & (pl.col("dte_days") <= 0)).abs().sum(),
+        contracts=used.sum().cast(pl.Int64),
+        expired_rows=pl.col("expired_flag").sum().cast(pl.Int64),
+    ).with_columns(
+        spot_gex_usd=pl.col("call_gex_usd") + pl.col("put_gex_usd"),
+        zero_dte_share_pct=pl.when(pl.col("gross_gex_usd") > 0)
+        .then(100.0 * pl.col("zero_dte_gross") / pl.col("gross_gex_usd")),
+        preset=pl.lit(preset),
+    ).sort(_KEYS)
+
+
+def spot_gex(quotes: pl.DataFrame, conventions: GammaConventions | str | None = None
+             ) -> pl.DataFrame:
+    """Spot GEX total / calls / puts per (date, underlying): the minimal core.gamma_daily columns
+    (no profile, no flip). Cheap: what the nightly spine needs before the full gamma_tables."""
+    conv = resolve(conventions)
+    if quotes.is_empty():
+        return _empty(SPOT_GEX_SCHEMA)
+    rows = exposure_rows(quotes, conv)
+    return _spot_sums(rows, conv.name).select(list(SPOT_GEX_SCHEMA)).cast(SPOT_GEX_SCHEMA)
+
+
+def gamma_tables(quotes: pl.DataFrame, conventions: GammaConventions | str | None = None
+                 ) -> dict[str, pl.DataFrame]:
+    """All four gamma tables for the quotes of one or many quote_dates (grouped by date and
+    underlying). core.gamma_daily comes without MACD: run `add_gex_macd` over the stored history."""
+    conv = resolve(conventions)
+    if quotes.is_empty():
+        return {"core.gamma_by_strike": _empty(BY_STRIKE_SCHEMA),
+                "core.gamma_by_expiry": _empty(BY_EXPIRY_SCHEMA),
+                "core.gamma_profile": _empty(PROFILE_SCHEMA),
+                "core.gamma_daily": _empty(DAILY_SCHEMA)}
+    rows = exposure_rows(quotes, conv)
+    strikes = by_strike(rows, conv.name)
+    expiries = by_expiry(rows, conv.name)
+
+    profiles, flip_rows = [], []
+    live = rows.filter(~pl.col("excluded") & (pl.col("open_interest") != 0)
+                       & (pl.col("iv_used") > 0) & (pl.col("t_years") > 0))
+    spots = rows.group_by(_KEYS, maintain_order=True).agg(pl.col("spot").first()).sort(_KEYS)
+    groups = {k: g for k, g in live.partition_by(_KEYS, as_dict=True, maintain_order=True).items()}
+    for d, und, spot in spots.iter_rows():
+        g = groups.get((d, und))
+        if g is None:
+            g = live.clear()
+        levels, call, put, flips, zero = profile_and_flips(
+            g["strike"].to_numpy(), g["t_years"].to_numpy(), g["iv_used"].to_numpy(),
+            (g["dealer_sign"] * g["open_interest"]).to_numpy(), g["is_call"].to_numpy(),
+            spot, conv)
+        profiles.append(pl.DataFrame({
+            "date": [d] * levels.size, "underlying": [und] * levels.size,
+            "preset": [conv.name] * levels.size, "spot_level": levels,
+            "level_pct": 100.0 * (levels / spot - 1.0),
+            "call_gex_usd": call, "put_gex_usd": put, "net_gex_usd": call + put,
+        }, schema=PROFILE_SCHEMA))
+        flip_rows.append({"date": d, "underlying": und, "zero_gamma": zero,
+                          "zero_gamma_flips": flips, "flip_count": len(flips),
+                          "flip_search_low": float(levels[0]), "flip_search_high": float(levels[-1])})
+    flips_frame = pl.DataFrame(flip_rows, schema={
+        "date": pl.Date(), "underlying": pl.String(), "zero_gamma": pl.Float64(),
+        "zero_gamma_flips": pl.List(pl.Float64()), "flip_count": pl.Int64(),
+        "flip_search_low": pl.Float64(), "flip_search_high": pl.Float64()})
+    daily = (_spot_sums(rows, conv.name)
+             .join(flips_frame, on=_KEYS, how="left")
+             .join(_walls(strikes, conv.top_oi_count), on=_KEYS, how="left")
+             .with_columns(zero_gamma_distance_pct=100.0 * (pl.col("zero_gamma") / pl.col("spot") - 1.0))
+             .select(list(DAILY_SCHEMA)).cast(DAILY_SCHEMA).sort(_KEYS))
+    return {
+        "core.gamma_by_strike": strikes,
+        "core.gamma_by_expiry": expiries,
+        "core.gamma_profile": pl.concat(profiles) if profiles else _empty(PROFILE_SCHEMA),
+        "core.gamma_daily": daily,
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# GEX MACD
+# --------------------------------------------------------------------------------------------------
+def add_gex_macd(daily_history: pl.DataFrame, fast: int = 12, slow: int = 26, signal: int = 9,
+                 column: str = "spot_gex_usd") -> pl.DataFrame:
+    """MACD of the daily net GEX: EMA_fast − EMA_slow, its EMA_signal, and the histogram.
+
+    EMAs are recursive (α = 2/(n+1), seeded with the first observation, one step per stored day),
+    so day D uses only days <= D: adding later days never changes an earlier row. Values are null
+    until `slow` days (MACD) and `slow + signal − 1` days (signal, histogram) exist, per underlying
+    (and preset, when present).
+    """
+    if not 1 <= fast < slow or signal < 1:
+        raise ValueError(f"MACD needs 1 <= fast < slow and signal >= 1 (got {fast}, {slow}, {signal})")
+    groups = [c for c in ("underlying", "preset") if c in daily_history.columns]
+    h = daily_history.drop([c for c in MACD_COLUMNS if c in daily_history.columns])
+    if h.is_empty():
+        return h.with_columns(*(pl.lit(None, dtype=t).alias(c) for c, t in MACD_COLUMNS.items()))
+    over = groups or None
+
+    def ema(e: pl.Expr, n: int) -> pl.Expr:
+        out = e.ewm_mean(span=n, adjust=False, min_samples=n, ignore_nulls=True)
+        return out.over(over, order_by="date") if over else out
+
+    x = pl.col(column).cast(pl.Float64)
+    h = h.sort([*groups, "date"]).with_columns(gex_macd_usd=ema(x, fast) - ema(x, slow))
+    return h.with_columns(gex_macd_signal_usd=ema(pl.col("gex_macd_usd"), signal)).with_columns(
+        gex_macd_hist_usd=pl.col("gex_macd_usd") - pl.col("gex_macd_signal_usd"))
