@@ -92,6 +92,110 @@ def ingest(
 
 
 @app.command()
+def demo(
+    as_of: AsOfOpt = None,
+    days: Annotated[int, typer.Option(min=1, help="Sessions to simulate up to --as-of")] = 260,
+    seed: Annotated[int | None, typer.Option(help="Sample market seed (default ALVH_SEED or 7)")] = None,
+    pages: Annotated[int, typer.Option(min=1, help="Render pages for the last N nights")] = 20,
+    home: HomeOpt = None,
+) -> None:
+    """Simulate the sample market, build every night, report the last (default: the last
+    completed session). Extending an existing home to a later --as-of adds only the new days."""
+    settings = _settings(home, seed=seed)
+
+    def body() -> int:
+        from datetime import UTC, datetime
+
+        from flows.nightly import demo as demo_flow
+        from sources.calendar import last_completed_session
+
+        day = _date(as_of) or last_completed_session(datetime.now(UTC))
+        res = demo_flow(as_of=day, days=days, seed=settings.seed, pages=pages, home=settings.root)
+        n = res.night
+        console.info(f"demo: {res.sessions} sessions up to {res.as_of} ({n.files} files, "
+                     f"{n.rows:,} rows, {n.quarantined:,} quarantined) -> {n.status}")
+        console.info(f"report: {n.report}")
+        console.info(f"index:  {settings.reports / 'index.html'}")
+        return n.exit_code
+
+    raise typer.Exit(_guard(body))
+
+
+@app.command()
+def nightly(
+    as_of: AsOfOpt = None,
+    source: Annotated[str, typer.Option(help="sample (simulated vendor drop) or drop (a folder)")] = "sample",
+    drop: Annotated[Path | None, typer.Option(help="Folder of tonight's vendor files (--source drop)")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Run one night: land tonight's files, build the core tables, render the report."""
+    settings = _settings(home)
+
+    def body() -> int:
+        from datetime import UTC, datetime
+
+        from flows.nightly import nightly as nightly_flow
+        from sources.calendar import last_completed_session
+
+        day = _date(as_of) or last_completed_session(datetime.now(UTC))
+        res = nightly_flow(as_of=day, source=source, drop=drop, home=settings.root)
+        if res.status == "skipped":
+            return 0
+        console.info(f"night {res.as_of}: {res.status} ({res.files} files, {res.rows:,} rows, "
+                     f"{res.quarantined:,} quarantined)")
+        for m in res.failed:
+            console.error(m)
+        console.info(f"report: {res.report}")
+        return res.exit_code
+
+    raise typer.Exit(_guard(body))
+
+
+@app.command()
+def build(
+    start: Annotated[str, typer.Option("--start", help="First session YYYY-MM-DD")],
+    end: Annotated[str | None, typer.Option("--end", help="Last session (default: --start)")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Rebuild the core tables for sessions in [start, end] from the raw tables."""
+    settings = _settings(home)
+
+    def body() -> int:
+        from flows.build import build as build_flow
+        from sources.calendar import sessions_between
+
+        first = _date(start, "--start")
+        days = sessions_between(first, _date(end, "--end") or first)
+        if not days:
+            raise ValueError(f"no XNYS session between {start} and {end or start}")
+        build_flow(dates=days, home=settings.root)
+        return 0
+
+    raise typer.Exit(_guard(body))
+
+
+@app.command()
+def report(as_of: AsOfOpt = None, home: HomeOpt = None) -> None:
+    """Re-render a night's report (default: the last built night) and the index."""
+    settings = _settings(home)
+
+    def body() -> int:
+        from flows.report import report as report_flow
+        from warehouse.db import Warehouse
+
+        day = _date(as_of)
+        if day is None:
+            with Warehouse.open(settings.warehouse_path, read_only=True) as wh:
+                day = wh.scalar("select max(date) from core.gamma_daily")
+            if day is None:
+                raise ValueError("nothing built yet: run `alvh demo` or `alvh nightly` first")
+        console.info(f"report: {report_flow(as_of=day, home=settings.root)}")
+        return 0
+
+    raise typer.Exit(_guard(body))
+
+
+@app.command()
 def status(home: HomeOpt = None) -> None:
     """Tables with row counts and date ranges, files by status, and the last runs."""
     settings = _settings(home)

@@ -71,6 +71,7 @@ _SIDE = {"Last Sale": "last", "Bid": "bid", "Ask": "ask", "Volume": "volume", "I
 _REQUIRED_SIDE = ("bid", "ask", "open_interest")
 _SYMBOL = r"^([A-Z]{1,6})(\d{6})([CP])(\d{8})$"
 _HEADER_SCAN = 30
+_DATE_LINE = re.compile(r'Date:\s*(.*?)"?\s*(?:,\s*(?:Bid|Ask|Size|Volume):|,*\s*$)')
 
 
 def sniff(head: str) -> bool:
@@ -103,8 +104,10 @@ def _preamble(lines: list[str], file: str) -> tuple[int, str, float, object]:
                     raise SourceError(file, i + 1, f"spot {txt!r} on the 'Last:' line is not a number") from None
                 name = fields[0]
             if f.startswith("Date:") and ts is None:
+                # Unquoted date lines split at their own commas: read up to the next `Bid:` field.
+                m = _DATE_LINE.search(ln)
                 try:
-                    ts = parse_vendor_datetime(f)
+                    ts = parse_vendor_datetime(m.group(1) if m else f)
                 except ValueError as e:
                     raise SourceError(file, i + 1, f"unreadable quote date: {e}") from None
     if spot is None:

@@ -83,3 +83,20 @@ def recent_runs(wh: Warehouse, n: int = 5) -> pl.DataFrame:
 def files_by_status(wh: Warehouse) -> pl.DataFrame:
     return wh.sql("select source, status, count(*)::bigint as files, sum(rows_written)::bigint as rows, "
                   "sum(rows_quarantined)::bigint as quarantined from audit.files group by all order by 1, 2")
+
+
+def files_for_date(wh: Warehouse, as_of: date) -> pl.DataFrame:
+    """Every landed file that contributed a raw row dated `as_of` (all raw tables), with its sha256."""
+    parts = []
+    for t in wh.tables():
+        if not t.startswith("raw.") or "file_id" not in wh.columns(t):
+            continue
+        col = date_column(wh, t)
+        if col:
+            parts.append(f'select distinct file_id, \'{t}\' as table_name from {t} where "{col}"::date = $1')
+    if not parts:
+        return pl.DataFrame()
+    return wh.sql(
+        "select f.file_id, u.table_name, f.original_path, f.landing_path, f.format, f.status, "
+        "f.rows_written, f.rows_quarantined from audit.files f join (" + " union ".join(parts) +
+        ") u using (file_id) order by u.table_name, f.landing_path", [as_of])

@@ -1,0 +1,223 @@
+"""The `nightly` and `demo` flows: tonight's drop -> ingest -> build -> report, with a run record.
+
+Wiring only. Sample drops come from sources.sample; everything else from the other flows' tasks.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from flows import console
+from flows.build import build_sessions
+from flows.ingest import IngestSummary, ingest_paths
+from flows.report import render_report
+from flows.settings import Settings, load_settings
+from flows.version import code_version
+from sources import calendar
+from warehouse.db import Warehouse
+from warehouse.runs import finish_run, start_run
+
+SOURCES = ("sample", "drop")
+
+
+@dataclass
+class NightSummary:
+    as_of: date
+    status: str = "ok"  # ok | warning | failed | skipped
+    report: Path | None = None
+    files: int = 0
+    rows: int = 0
+    quarantined: int = 0
+    failed: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.status == "failed" else 0
+
+    def absorb(self, ing: IngestSummary) -> None:
+        self.files += len(ing.files)
+        self.rows += ing.rows
+        self.quarantined += ing.quarantined
+        self.failed += [f.error or f.path for f in ing.failed]
+
+
+def _run_info(flow_name: str) -> dict:
+    fr_id = flow_run.get_id()
+    return {"run_id": str(fr_id or uuid.uuid4()), "flow_run_id": str(fr_id) if fr_id else None,
+            "flow": flow_name, "code_version": code_version(),
+            "started_at": datetime.now(UTC).replace(tzinfo=None)}
+
+
+@task(name="write-sample-drop", retries=2, retry_delay_seconds=[2, 5], cache_policy=NO_CACHE)
+def write_sample_drop(day: date, seed: int, drops: Path) -> Path:
+    from sources.sample import SampleMarket, write_drop
+
+    out = drops / day.isoformat()
+    write_drop(SampleMarket(seed=seed), day, out)
+    return out
+
+
+@task(name="write-sample-history", retries=2, retry_delay_seconds=[2, 5], cache_policy=NO_CACHE)
+def write_sample_history(first_day: date, seed: int, drops: Path, years: float = 2.0) -> Path:
+    from sources.sample import SampleMarket, write_bootstrap
+
+    out = drops / f"history-before-{first_day.isoformat()}"
+    write_bootstrap(SampleMarket(seed=seed), first_day, out, years=years)
+    return out
+
+
+def _needs_history(wh: Warehouse, first_day: date) -> bool:
+    n = wh.scalar("select count(*) from raw.index_bars where symbol = 'SPX' and date < ?", [first_day])
+    return not n
+
+
+def _discard_drop(folder: Path, ing: IngestSummary) -> None:
+    """Sample drops are the simulated vendor's outbox: once every file is landed, drop them."""
+    if not ing.failed and folder.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _headline_markdown(s: NightSummary, wh: Warehouse) -> str:
+    g = wh.sql("select spot, spot_gex_usd from core.gamma_daily where date = ? and underlying = 'SPX'",
+               [s.as_of])
+    lines = [f"# ALVH night {s.as_of}", "", f"**Status:** {s.status}", ""]
+    if g.height:
+        spot, gex = g.row(0)
+        lines += [f"- SPX {spot:,.2f}", f"- Net spot GEX {gex / 1e9:+,.2f} bn USD per 1 % move"]
+    lines += [f"- Files {s.files}, rows {s.rows:,}, quarantined {s.quarantined:,}",
+              "", f"Report: `{s.report}`"]
+    lines += [f"- FAILED: {m}" for m in s.failed]
+    return "\n".join(lines)
+
+
+def run_night(wh: Warehouse, settings: Settings, as_of: date, *, source: str, drop: Path | None,
+              run: dict) -> NightSummary:
+    summary = NightSummary(as_of)
+    if source == "sample":
+        if _needs_history(wh, as_of):
+            hist = write_sample_history(as_of, settings.seed, settings.drops)
+            ing = ingest_paths(wh, settings, [hist], label=f"history-{as_of}")
+            summary.absorb(ing)
+            _discard_drop(hist, ing)
+        folder = write_sample_drop(as_of, settings.seed, settings.drops)
+    elif source == "drop":
+        if drop is None:
+            raise ValueError("--source drop needs --drop FOLDER (tonight's vendor files)")
+        folder = drop
+    else:
+        raise ValueError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
+    ing = ingest_paths(wh, settings, [folder], label=f"night-{as_of}")
+    summary.absorb(ing)
+    if source == "sample":
+        _discard_drop(folder, ing)
+    build_sessions(wh, settings, [as_of])
+    summary.report = render_report(wh, as_of, settings.reports, run)
+    if summary.failed:
+        summary.status = "failed"
+    elif summary.quarantined:
+        summary.status = "warning"
+    return summary
+
+
+@flow(name="nightly", flow_run_name="nightly-{as_of}", log_prints=True)
+def nightly(as_of: date, source: str = "sample", drop: Path | None = None,
+            home: Path | None = None) -> NightSummary:
+    """Tonight's run: land the drop, build the core tables, render the report."""
+    settings = load_settings(home=home)
+    if not calendar.is_session(as_of):
+        console.info(f"{as_of} is not an XNYS session ({as_of:%A}); nothing to do")
+        return NightSummary(as_of, status="skipped")
+    run = _run_info("nightly")
+    with Warehouse.open(settings.warehouse_path, lock_timeout_s=settings.lock_timeout_s) as wh:
+        start_run(wh, run["run_id"], "nightly", as_of, flow_run_id=run["flow_run_id"],
+                  code_version=run["code_version"], params={"source": source, "drop": drop})
+        try:
+            summary = run_night(wh, settings, as_of, source=source, drop=drop, run=run)
+        except BaseException as e:
+            finish_run(wh, run["run_id"], "failed", {"error": f"{type(e).__name__}: {e}"})
+            raise
+        finish_run(wh, run["run_id"], summary.status, summary.__dict__)
+        create_markdown_artifact(key=f"alvh-night-{as_of.isoformat()}",
+                                 markdown=_headline_markdown(summary, wh),
+                                 description=f"ALVH night {as_of}: {summary.status}")
+    return summary
+
+
+@dataclass
+class DemoSummary:
+    as_of: date
+    sessions: int
+    added: int
+    night: NightSummary
+
+
+@flow(name="demo", flow_run_name="demo-{as_of}", log_prints=True)
+def demo(as_of: date, days: int = 260, seed: int | None = None, pages: int = 20,
+         home: Path | None = None) -> DemoSummary:
+    """Simulate `days` sessions of the sample market up to `as_of`, build them all, report the last.
+
+    Extending an existing demo home to a later as-of adds only the sessions it does not have.
+    """
+    settings = load_settings(home=home, seed=seed)
+    sessions = [d for d in calendar.sessions_between(date(1990, 1, 1), as_of)][-days:]
+    if not sessions:
+        raise ValueError(f"no XNYS session on or before {as_of}")
+    as_of = sessions[-1]
+    run = _run_info("demo")
+    with Warehouse.open(settings.warehouse_path, lock_timeout_s=settings.lock_timeout_s) as wh:
+        start_run(wh, run["run_id"], "demo", as_of, flow_run_id=run["flow_run_id"],
+                  code_version=run["code_version"], params={"days": days, "seed": settings.seed})
+        try:
+            night = _demo(wh, settings, sessions, run, pages)
+        except BaseException as e:
+            finish_run(wh, run["run_id"], "failed", {"error": f"{type(e).__name__}: {e}"})
+            raise
+        finish_run(wh, run["run_id"], night.status, night.__dict__)
+        create_markdown_artifact(key=f"alvh-night-{as_of.isoformat()}",
+                                 markdown=_headline_markdown(night, wh),
+                                 description=f"ALVH demo night {as_of}: {night.status}")
+    return DemoSummary(as_of, len(sessions), night.files, night)
+
+
+def _demo(wh: Warehouse, settings: Settings, sessions: list[date], run: dict,
+          pages: int) -> NightSummary:
+    from flows.console import progress
+
+    have = {r[0] for r in wh.con.execute(
+        "select distinct quote_date from raw.option_quotes where underlying = 'SPX'").fetchall()}
+    todo = [d for d in sessions if d not in have]
+    night = NightSummary(sessions[-1])
+    if todo and _needs_history(wh, todo[0]):
+        console.info(f"writing sample history before {todo[0]} ...")
+        hist = write_sample_history(todo[0], settings.seed, settings.drops)
+        ing = ingest_paths(wh, settings, [hist], label=f"history-{todo[0]}", show=False)
+        night.absorb(ing)
+        _discard_drop(hist, ing)
+    console.info(f"{len(sessions)} sessions {sessions[0]} .. {sessions[-1]}: "
+                 f"{len(todo)} to simulate and load, {len(sessions) - len(todo)} already here")
+    for day in progress(todo, "simulate + ingest"):
+        folder = write_sample_drop.fn(day, settings.seed, settings.drops)
+        ing = ingest_paths(wh, settings, [folder], label=f"night-{day}", show=False)
+        night.absorb(ing)
+        _discard_drop(folder, ing)
+        for f in ing.failed:
+            console.error(f.line())
+    if todo:
+        build_sessions(wh, settings, todo)
+    for day in progress(sessions[-pages:], "render reports"):
+        night.report = render_report.fn(wh, day, settings.reports, run)
+    if night.failed:
+        night.status = "failed"
+    elif night.quarantined:
+        night.status = "warning"
+    return night

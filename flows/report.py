@@ -1,0 +1,31 @@
+"""The `report` flow: render tonight's page and the index from the warehouse as it stands."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.settings import load_settings
+from flows.version import code_version
+from reports.render import render_index, render_night
+from warehouse.db import Warehouse
+
+
+@task(name="render-report", cache_policy=NO_CACHE)
+def render_report(wh: Warehouse, as_of: date, reports_dir: Path, run: dict,
+                  stale: dict[str, str] | None = None, banners: list[dict] | None = None) -> Path:
+    page = render_night(wh, as_of, reports_dir, run=run, stale=stale, banners=banners)
+    render_index(wh, reports_dir)
+    return page
+
+
+@flow(name="report", flow_run_name="report-{as_of}")
+def report(as_of: date, home: Path | None = None) -> Path:
+    """Re-render one night's page (and the index) without rebuilding anything."""
+    settings = load_settings(home=home)
+    with Warehouse.open(settings.warehouse_path, lock_timeout_s=settings.lock_timeout_s) as wh:
+        return render_report(wh, as_of, settings.reports,
+                             {"run_id": "report-only", "code_version": code_version()})

@@ -1,0 +1,39 @@
+"""Report sections, in page order. Each module exposes `build(ctx) -> dict | None`.
+
+A section reads warehouse tables through `ctx.wh` and returns what its template needs
+(None when it has no data tonight); sections never compute new numbers.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from types import ModuleType
+
+from warehouse.db import Warehouse
+
+# Page order. Each name is reports/sections/<name>.py and templates/sections/<name>.html.j2.
+ORDER = (
+    "headline",
+    "gamma",
+    "lineage",
+)
+
+
+@dataclass
+class Context:
+    wh: Warehouse
+    as_of: date
+    reports_dir: Path
+    run: dict = field(default_factory=dict)  # run_id, flow_run_id, code_version, started_at
+    stale: dict[str, str] = field(default_factory=dict)  # section -> why its data is stale
+
+
+def modules() -> list[tuple[str, ModuleType]]:
+    return [(n, importlib.import_module(f"reports.sections.{n}")) for n in ORDER]
+
+
+Builder = Callable[[Context], dict | None]
