@@ -209,6 +209,23 @@ def status(home: HomeOpt = None) -> None:
     raise typer.Exit(_guard(body))
 
 
+@app.command()
+def gex(
+    files: Annotated[list[Path], typer.Argument(help="CBOE quotedata chain files")],
+    preset: Annotated[str | None, typer.Option(
+        "--preset", help="Gamma convention preset: default | perfiliev (default: ALVH_GAMMA_PRESET)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file per line")] = False,
+) -> None:
+    """Quick look at chain files without a warehouse: spot GEX, zero gamma, walls (docs/gamma.md)."""
+
+    def body() -> int:
+        from flows.gex import gex_command
+
+        return gex_command(files, preset or load_settings().gamma_preset, as_json)
+
+    raise typer.Exit(_guard(body))
+
+
 def main() -> None:  # pragma: no cover - console script entry
     app()
 

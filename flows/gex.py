@@ -1,0 +1,108 @@
+"""`alvh gex FILE...`: a quick look at dealer gamma of option-chain files, without a warehouse.
+
+Reads each file with the registered readers, runs transforms.gamma.gamma_tables and prints one line
+(or one JSON object) per file and underlying. No DuckDB, no Prefect, nothing written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+import polars as pl
+
+from flows import console
+from sources.base import SourceError
+from sources.formats import parse_file
+from transforms.gamma import GammaConventions, gamma_tables
+
+OPTION_TABLE = "raw.option_quotes"
+JSON_FIELDS = (
+    "file", "underlying", "quote_date", "snapshot_date", "quote_ts", "preset", "spot",
+    "spot_gex_usd", "call_gex_usd", "put_gex_usd", "gross_gex_usd", "zero_gamma",
+    "zero_gamma_flips", "flip_count", "zero_gamma_distance_pct", "flip_search_low",
+    "flip_search_high", "call_wall", "put_wall", "abs_gamma_strike", "top_oi_strikes",
+    "zero_dte_share_pct", "contracts", "expired_rows",
+)
+
+
+def chain_summary(path: Path, conventions: GammaConventions) -> list[dict]:
+    """One summary per underlying in the file (core.gamma_daily columns + file). SourceError when
+    the file cannot be read, is not an option chain, or cannot be trusted as a whole."""
+    parsed = parse_file(path)
+    if parsed.fatal is not None:
+        raise parsed.fatal
+    if parsed.table != OPTION_TABLE:
+        raise SourceError(path, None, f"not an option chain: read as {parsed.format} "
+                                      f"({parsed.table}), `alvh gex` needs {OPTION_TABLE}")
+    if parsed.rows.is_empty():
+        raise SourceError(path, None, "no option rows")
+    daily = gamma_tables(parsed.rows, conventions)["core.gamma_daily"]
+    out = []
+    for row in daily.iter_rows(named=True):
+        row = {"file": str(path), **row, "quote_date": row["date"]}
+        out.append({k: _plain(row.get(k)) for k in JSON_FIELDS})
+    return out
+
+
+def _plain(v):
+    if isinstance(v, datetime | date):
+        return v.isoformat()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, list | pl.Series):
+        return [_plain(x) for x in v]
+    return v
+
+
+def _bn(x: float) -> str:
+    return f"{x / 1e9:+,.2f}"
+
+
+def format_line(s: dict) -> str:
+    """One human line: what a trader reads first."""
+    if s["zero_gamma"] is None:
+        flip = (f"zero gamma none within {s['flip_search_low']:,.2f}–{s['flip_search_high']:,.2f}")
+    else:
+        flip = f"zero gamma {s['zero_gamma']:,.2f} ({s['zero_gamma_distance_pct']:+.2f}% of spot)"
+        if s["flip_count"] > 1:
+            flip += f", {s['flip_count']} flips: " + ", ".join(f"{f:,.2f}" for f in s["zero_gamma_flips"])
+    expired = f", {s['expired_rows']} expired rows excluded" if s["expired_rows"] else ""
+    return (f"{s['file']}: {s['underlying']} {s['quote_date']} (snapshot {s['snapshot_date']}) "
+            f"spot {s['spot']:,.2f} | GEX {_bn(s['spot_gex_usd'])} bn USD/1% "
+            f"(calls {_bn(s['call_gex_usd'])}, puts {_bn(s['put_gex_usd'])}) | {flip} | "
+            f"call wall {s['call_wall']:.10g}, put wall {s['put_wall']:.10g} | "
+            f"{s['contracts']:,} contracts{expired} [{s['preset']}]")
+
+
+def gex_command(files: list[Path], preset: str, as_json: bool) -> int:
+    """Print each file's gamma summary; a bad file prints its one-line error to stderr and the
+    others still print. Exit code: 0 all good, 1 if any file failed, 2 for an unknown preset."""
+    try:
+        conventions = GammaConventions.preset(preset)
+    except ValueError as e:
+        console.error(str(e))
+        return 2
+    failed = 0
+    for path in files:
+        path = Path(path)
+        try:
+            summaries = chain_summary(path, conventions)
+        except SourceError as e:
+            console.error(str(e))
+            failed += 1
+            continue
+        except OSError as e:
+            console.error(str(SourceError(path, None, e.strerror or str(e))))
+            failed += 1
+            continue
+        for s in summaries:
+            if as_json:
+                sys.stdout.write(json.dumps(s, separators=(", ", ": ")) + "\n")
+            else:
+                console.info(format_line(s))
+        sys.stdout.flush()
+    return 1 if failed else 0
