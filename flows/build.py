@@ -49,6 +49,9 @@ def write_dated(wh: Warehouse, table: str, frame: pl.DataFrame, dates: Sequence[
 
 # -- steps ---------------------------------------------------------------------------------------
 
+GAMMA_KEYS = ("date", "underlying", "preset")
+
+
 @task(name="build-gamma", cache_policy=NO_CACHE)
 def build_gamma(wh: Warehouse, dates: list[date], settings: Settings) -> StepResult:
     from transforms.gamma import GammaConventions, add_gex_macd, gamma_tables
@@ -59,12 +62,15 @@ def build_gamma(wh: Warehouse, dates: list[date], settings: Settings) -> StepRes
     todo = [d for d in dates if d in have]
     for part in chunks(todo, 10):
         tables = gamma_tables(reads.option_quotes(wh, part, "SPX"), conventions)
-        for table, frame in tables.items():
-            counts[table] = counts.get(table, 0) + write_dated(wh, table, frame, part)
+        with wh.transaction():
+            for table, frame in tables.items():
+                counts[table] = counts.get(table, 0) + wh.write(table, frame, by=GAMMA_KEYS)
     if todo:
-        # MACD over the daily net GEX history up to the last day built (point in time).
-        hist = reads.history(wh, "core.gamma_daily", end=max(todo))
-        counts["core.gamma_daily"] = write_dated(wh, "core.gamma_daily", add_gex_macd(hist), todo)
+        # MACD over the stored daily net GEX up to the last day built (point in time).
+        hist = wh.table("core.gamma_daily", "preset = ? and date <= ?",
+                        [conventions.name, max(todo)], order_by="date")
+        macd = add_gex_macd(hist).filter(pl.col("date").is_in(todo))
+        wh.write("core.gamma_daily", macd, by=GAMMA_KEYS)
     missing = len(dates) - len(todo)
     return StepResult("gamma", counts, f"{missing} session(s) without an SPX chain" if missing else "")
 

@@ -186,7 +186,8 @@ def report(as_of: AsOfOpt = None, home: HomeOpt = None) -> None:
         day = _date(as_of)
         if day is None:
             with Warehouse.open(settings.warehouse_path, read_only=True) as wh:
-                day = wh.scalar("select max(date) from core.gamma_daily")
+                day = wh.scalar("select max(date) from core.gamma_daily where preset = ?",
+                                [settings.gamma_preset])
             if day is None:
                 raise ValueError("nothing built yet: run `alvh demo` or `alvh nightly` first")
         console.info(f"report: {report_flow(as_of=day, home=settings.root)}")

@@ -88,8 +88,8 @@ def _discard_drop(folder: Path, ing: IngestSummary) -> None:
 
 
 def _headline_markdown(s: NightSummary, wh: Warehouse) -> str:
-    g = wh.sql("select spot, spot_gex_usd from core.gamma_daily where date = ? and underlying = 'SPX'",
-               [s.as_of])
+    g = wh.sql("select spot, spot_gex_usd from core.gamma_daily where date = ? and underlying = 'SPX' "
+               "order by preset limit 1", [s.as_of])
     lines = [f"# ALVH night {s.as_of}", "", f"**Status:** {s.status}", ""]
     if g.height:
         spot, gex = g.row(0)
@@ -121,7 +121,7 @@ def run_night(wh: Warehouse, settings: Settings, as_of: date, *, source: str, dr
     if source == "sample":
         _discard_drop(folder, ing)
     build_sessions(wh, settings, [as_of])
-    summary.report = render_report(wh, as_of, settings.reports, run)
+    summary.report = render_report(wh, as_of, settings, run)
     if summary.failed:
         summary.status = "failed"
     elif summary.quarantined:
@@ -215,7 +215,7 @@ def _demo(wh: Warehouse, settings: Settings, sessions: list[date], run: dict,
     if todo:
         build_sessions(wh, settings, todo)
     for day in progress(sessions[-pages:], "render reports"):
-        night.report = render_report.fn(wh, day, settings.reports, run)
+        night.report = render_report.fn(wh, day, settings, run)
     if night.failed:
         night.status = "failed"
     elif night.quarantined:

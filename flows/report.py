@@ -8,17 +8,18 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.settings import load_settings
+from flows.settings import Settings, load_settings
 from flows.version import code_version
 from reports.render import render_index, render_night
 from warehouse.db import Warehouse
 
 
 @task(name="render-report", cache_policy=NO_CACHE)
-def render_report(wh: Warehouse, as_of: date, reports_dir: Path, run: dict,
+def render_report(wh: Warehouse, as_of: date, settings: Settings, run: dict,
                   stale: dict[str, str] | None = None, banners: list[dict] | None = None) -> Path:
-    page = render_night(wh, as_of, reports_dir, run=run, stale=stale, banners=banners)
-    render_index(wh, reports_dir)
+    page = render_night(wh, as_of, settings.reports, preset=settings.gamma_preset, run=run,
+                        stale=stale, banners=banners)
+    render_index(wh, settings.reports, settings.gamma_preset)
     return page
 
 
@@ -27,5 +28,5 @@ def report(as_of: date, home: Path | None = None) -> Path:
     """Re-render one night's page (and the index) without rebuilding anything."""
     settings = load_settings(home=home)
     with Warehouse.open(settings.warehouse_path, lock_timeout_s=settings.lock_timeout_s) as wh:
-        return render_report(wh, as_of, settings.reports,
+        return render_report(wh, as_of, settings,
                              {"run_id": "report-only", "code_version": code_version()})

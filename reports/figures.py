@@ -27,9 +27,9 @@ COLORS = {
 
 _LAYOUT = dict(
     template="plotly_white",
-    margin=dict(l=56, r=24, t=36, b=40),
+    margin=dict(l=56, r=24, t=56, b=40),
     font=dict(family="Inter, -apple-system, Segoe UI, Roboto, sans-serif", size=12, color="#1f2937"),
-    legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
+    legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
     hovermode="x unified",
     height=320,
 )

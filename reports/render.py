@@ -71,15 +71,17 @@ def night_path(reports_dir: Path, as_of: date) -> Path:
     return reports_dir / f"{as_of.isoformat()}.html"
 
 
-def render_night(wh: Warehouse, as_of: date, reports_dir: Path, *, run: dict | None = None,
-                 stale: dict[str, str] | None = None, banners: list[dict] | None = None) -> Path:
+def render_night(wh: Warehouse, as_of: date, reports_dir: Path, *, preset: str = "default",
+                 run: dict | None = None, stale: dict[str, str] | None = None,
+                 banners: list[dict] | None = None) -> Path:
     """Write <reports_dir>/<as_of>.html from the tables as they stand."""
     reports_dir.mkdir(parents=True, exist_ok=True)
     install_plotly_js(reports_dir)
-    ctx = sections.Context(wh=wh, as_of=as_of, reports_dir=reports_dir, run=run or {},
-                           stale=stale or {})
+    run = {"run_id": "", "flow_run_id": "", "code_version": "", **(run or {})}
+    ctx = sections.Context(wh=wh, as_of=as_of, reports_dir=reports_dir, preset=preset,
+                           run=run, stale=stale or {})
     built = [(name, mod.build(ctx)) for name, mod in sections.modules()]
-    nights = [d for d in _nights(wh)]
+    nights = _nights(wh, preset)
     prev_night = max((d for d in nights if d < as_of), default=None)
     next_night = min((d for d in nights if d > as_of), default=None)
     html = environment().get_template("night.html.j2").render(
@@ -89,7 +91,7 @@ def render_night(wh: Warehouse, as_of: date, reports_dir: Path, *, run: dict | N
         titles=TITLES,
         stale=ctx.stale,
         banners=banners or [],
-        run={"run_id": "", "flow_run_id": "", "code_version": "", **(run or {})},
+        run=run,
         plotly_src=PLOTLY_ASSET,
         prev_night=prev_night,
         next_night=next_night,
@@ -101,8 +103,9 @@ def render_night(wh: Warehouse, as_of: date, reports_dir: Path, *, run: dict | N
     return out
 
 
-def _nights(wh: Warehouse) -> list[date]:
-    return wh.sql("select distinct date from core.gamma_daily order by 1")["date"].to_list()
+def _nights(wh: Warehouse, preset: str) -> list[date]:
+    return wh.sql("select distinct date from core.gamma_daily where preset = ? order by 1",
+                  [preset])["date"].to_list()
 
 
 # Index columns: (key, label, css class). Sections that add nightly headline figures extend this.
@@ -113,10 +116,10 @@ INDEX_COLUMNS = [
 ]
 
 
-def render_index(wh: Warehouse, reports_dir: Path) -> Path:
+def render_index(wh: Warehouse, reports_dir: Path, preset: str = "default") -> Path:
     """index.html: every night that has a page, newest first."""
     rows = wh.sql("select date, spot, spot_gex_usd from core.gamma_daily where underlying = 'SPX' "
-                  "order by date desc")
+                  "and preset = ? order by date desc", [preset])
     have = {p.stem for p in reports_dir.glob("*.html") if p.stem[:4].isdigit()}
     nights = [
         {"date": r["date"].isoformat(), "spot": _num(r["spot"]), "spot_gex": _bn(r["spot_gex_usd"])}

@@ -89,7 +89,11 @@ class Warehouse:
             raise WarehouseBusy(f"cannot open {path}: {e}") from None
         wh = cls(con, path, lock, read_only)
         if not read_only:
-            wh.ensure_schema()
+            try:
+                wh.ensure_schema()
+            except BaseException:
+                wh.close()
+                raise
         return wh
 
     @classmethod

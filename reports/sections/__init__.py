@@ -28,6 +28,7 @@ class Context:
     wh: Warehouse
     as_of: date
     reports_dir: Path
+    preset: str = "default"  # gamma convention preset whose rows the page shows
     run: dict = field(default_factory=dict)  # run_id, flow_run_id, code_version, started_at
     stale: dict[str, str] = field(default_factory=dict)  # section -> why its data is stale
 

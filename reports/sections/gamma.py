@@ -11,7 +11,7 @@ from reports.sections import Context
 def build(ctx: Context) -> dict | None:
     hist = ctx.wh.sql(
         "select date, spot, spot_gex_usd, call_gex_usd, put_gex_usd from core.gamma_daily "
-        "where underlying = 'SPX' and date <= ? order by date", [ctx.as_of])
+        "where underlying = 'SPX' and preset = ? and date <= ? order by date", [ctx.preset, ctx.as_of])
     if hist.is_empty():
         return None
     fig = go.Figure()

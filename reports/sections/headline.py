@@ -6,7 +6,8 @@ from reports.sections import Context
 
 
 def build(ctx: Context) -> dict | None:
-    g = ctx.wh.sql("select * from core.gamma_daily where date = ? and underlying = 'SPX'", [ctx.as_of])
+    g = ctx.wh.sql("select * from core.gamma_daily where date = ? and underlying = 'SPX' and preset = ?",
+                   [ctx.as_of, ctx.preset])
     if g.is_empty():
         return None
     row = g.row(0, named=True)
