@@ -97,7 +97,7 @@ def build_sessions(wh: Warehouse, settings: Settings, dates: list[date], *,
     return results
 
 
-@flow(name="build", log_prints=True)
+@flow(name="build")
 def build(dates: list[date], home: Path | None = None) -> list[StepResult]:
     """Rebuild core tables for the given sessions from the raw tables."""
     settings = load_settings(home=home)

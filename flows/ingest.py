@@ -165,7 +165,7 @@ def ingest_paths(wh: Warehouse, settings: Settings, paths: list[Path], *, label:
                       max_reject_ratio=settings.max_reject_ratio, show=show, provenance=provenance)
 
 
-@flow(name="ingest", log_prints=True)
+@flow(name="ingest")
 def ingest(paths: list[Path], force: bool = False, home: Path | None = None) -> IngestSummary:
     """Land any mix of vendor files and folders, print one line per file."""
     settings = load_settings(home=home)

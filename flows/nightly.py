@@ -129,7 +129,7 @@ def run_night(wh: Warehouse, settings: Settings, as_of: date, *, source: str, dr
     return summary
 
 
-@flow(name="nightly", flow_run_name="nightly-{as_of}", log_prints=True)
+@flow(name="nightly", flow_run_name="nightly-{as_of}")
 def nightly(as_of: date, source: str = "sample", drop: Path | None = None,
             home: Path | None = None) -> NightSummary:
     """Tonight's run: land the drop, build the core tables, render the report."""
@@ -161,7 +161,7 @@ class DemoSummary:
     night: NightSummary
 
 
-@flow(name="demo", flow_run_name="demo-{as_of}", log_prints=True)
+@flow(name="demo", flow_run_name="demo-{as_of}")
 def demo(as_of: date, days: int = 260, seed: int | None = None, pages: int = 20,
          home: Path | None = None) -> DemoSummary:
     """Simulate `days` sessions of the sample market up to `as_of`, build them all, report the last.

@@ -1,0 +1,72 @@
+"""End to end: the nightly flow on sample days, real Prefect runs, a real DuckDB file, the report."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+
+from flows.nightly import nightly
+from sources.calendar import sessions_between
+from warehouse.db import Warehouse
+
+pytestmark = pytest.mark.e2e
+
+DAYS = sessions_between(date(2026, 3, 2), date(2026, 3, 4))  # a Monday..Wednesday
+TABLES = ("raw.option_quotes", "raw.index_bars", "core.gamma_daily", "core.gamma_by_strike",
+          "core.gamma_profile", "audit.quarantine")
+
+
+@pytest.fixture(scope="module")
+def built(prefect_harness, tmp_path_factory):
+    home = tmp_path_factory.mktemp("night")
+    summaries = [nightly(as_of=d, home=home) for d in DAYS]
+    return home, summaries
+
+
+def test_every_night_completes_and_writes_its_report(built):
+    home, summaries = built
+    assert [s.status for s in summaries] == ["ok"] * len(DAYS)
+    for s in summaries:
+        assert s.report == home / "reports" / f"{s.as_of}.html" and s.report.exists()
+    assert (home / "reports" / "index.html").exists()
+    assert (home / "reports" / "assets" / "plotly.min.js").exists()
+
+
+def test_report_shows_the_spot_gex_stored_in_core_gamma_daily(built):
+    home, _ = built
+    day = DAYS[-1]
+    with Warehouse.open(home / "warehouse.duckdb", read_only=True) as wh:
+        gex = wh.scalar("select spot_gex_usd from core.gamma_daily where date = ? and underlying = 'SPX'",
+                        [day])
+    html = (home / "reports" / f"{day}.html").read_text()
+    m = re.search(r'data-source="core.gamma_daily.spot_gex_usd" data-value="([^"]+)"', html)
+    assert m and float(m.group(1)) == gex
+    shown = f"{gex / 1e9:+,.2f} bn".replace("-", "\u2212")
+    assert shown in html
+
+
+def test_report_is_self_contained_and_offline(built):
+    home, _ = built
+    html = (home / "reports" / f"{DAYS[-1]}.html").read_text()
+    assert "https://" not in html.split("<body>")[0]  # no CDN in the head
+    assert '<script src="assets/plotly.min.js">' in html
+
+
+def test_rerunning_a_night_changes_nothing(built):
+    home, _ = built
+    with Warehouse.open(home / "warehouse.duckdb", read_only=True) as wh:
+        before = {t: wh.checksum(t) for t in TABLES}
+        files = wh.scalar("select count(*) from audit.files")
+    again = nightly(as_of=DAYS[-1], home=home)
+    assert again.status == "ok" and again.rows == 0  # every file already landed: a no-op
+    with Warehouse.open(home / "warehouse.duckdb", read_only=True) as wh:
+        assert {t: wh.checksum(t) for t in TABLES} == before
+        assert wh.scalar("select count(*) from audit.files") == files
+        assert wh.scalar("select count(*) from audit.runs where flow = 'nightly'") == len(DAYS) + 1
+
+
+def test_a_weekend_is_skipped_with_a_clear_status(prefect_harness, tmp_path):
+    s = nightly(as_of=date(2026, 3, 7), home=tmp_path)
+    assert s.status == "skipped" and not (tmp_path / "warehouse.duckdb").exists()
