@@ -19,6 +19,7 @@ Degenerate cases:
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -42,9 +43,11 @@ def norm_cdf(x: np.ndarray) -> np.ndarray:
     return 0.5 * np.asarray(_erfc(-x / math.sqrt(2.0)), dtype=float)
 
 
-def _prepare(spot, strike, t_years, iv, rate, div_yield):
-    s, k, t, v, r, q = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in
-                                             (spot, strike, t_years, iv, rate, div_yield)))
+def _prepare(spot, strike, t_years, iv, rate, div_yield, is_call=True):
+    *arrays, call = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in
+                                          (spot, strike, t_years, iv, rate, div_yield)),
+                                        np.asarray(is_call, dtype=bool))
+    s, k, t, v, r, q = arrays
     finite = np.isfinite(s) & np.isfinite(k) & np.isfinite(t) & np.isfinite(v) & \
         np.isfinite(r) & np.isfinite(q)
     valid = finite & (s > 0) & (k > 0) & (t >= 0) & (v >= 0)
@@ -66,38 +69,55 @@ def _prepare(spot, strike, t_years, iv, rate, div_yield):
     # The digital limit (σ√T = 0): which side of the strike the forward sits on.
     # (|ln F/K| below 1e-12 counts as at the money: T -> 0 with S = K gives ½, not the sign of (r-q)T.)
     step = np.where(log_fk > 1e-12, 1.0, np.where(log_fk < -1e-12, 0.0, 0.5))
-    return s, k, t, v, r, q, valid, smooth, safe_vol_t, d1, d2, disc_q, step
+    return s, k, t, v, r, q, valid, smooth, safe_vol_t, d1, d2, disc_q, step, call
 
 
+def _defined(fn):
+    """Absurd inputs (overflowing T·σ², subnormal spots) may still overflow an intermediate: such
+    lanes give 0 like any other invalid input, silently, instead of inf/NaN and warnings."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            out = fn(*args, **kwargs)
+        if isinstance(out, dict):
+            return {k: np.where(np.isfinite(v), v, 0.0) for k, v in out.items()}
+        return np.where(np.isfinite(out), out, 0.0)
+
+    return wrapper
+
+
+@_defined
 def gamma(spot, strike, t_years, iv, rate=0.0, div_yield=0.0) -> np.ndarray:
     """Γ per 1 point of the underlying (same for calls and puts)."""
-    s, _k, _t, _v, _r, _q, _valid, smooth, svt, d1, _d2, dq, _ = _prepare(
+    s, _k, _t, _v, _r, _q, _valid, smooth, svt, d1, _d2, dq, _, _ = _prepare(
         spot, strike, t_years, iv, rate, div_yield)
     return np.where(smooth, dq * norm_pdf(d1) / (s * svt), 0.0)
 
 
+@_defined
 def delta(spot, strike, t_years, iv, is_call, rate=0.0, div_yield=0.0) -> np.ndarray:
-    s, _k, _t, _v, _r, _q, valid, smooth, _svt, d1, _d2, dq, step = _prepare(
-        spot, strike, t_years, iv, rate, div_yield)
-    call = np.broadcast_to(np.asarray(is_call, dtype=bool), s.shape)
+    _s, _k, _t, _v, _r, _q, valid, smooth, _svt, d1, _d2, dq, step, call = _prepare(
+        spot, strike, t_years, iv, rate, div_yield, is_call)
     n_d1 = np.where(smooth, norm_cdf(d1), step)
     out = np.where(call, dq * n_d1, dq * (n_d1 - 1.0))
     return np.where(valid, out, 0.0)
 
 
+@_defined
 def vanna(spot, strike, t_years, iv, rate=0.0, div_yield=0.0) -> np.ndarray:
     """∂Δ/∂σ = -e^{-qT} φ(d1) d2 / σ (same for calls and puts), per 1.00 of vol."""
-    _s, _k, _t, v, _r, _q, _valid, smooth, _svt, d1, d2, dq, _ = _prepare(
+    _s, _k, _t, v, _r, _q, _valid, smooth, _svt, d1, d2, dq, _, _ = _prepare(
         spot, strike, t_years, iv, rate, div_yield)
     safe_v = np.where(smooth, v, 1.0)
     return np.where(smooth, -dq * norm_pdf(d1) * d2 / safe_v, 0.0)
 
 
+@_defined
 def charm(spot, strike, t_years, iv, is_call, rate=0.0, div_yield=0.0) -> np.ndarray:
     """-∂Δ/∂T: how delta drifts per year of time passing (divide by 365 for per day)."""
-    s, _k, t, _v, r, q, valid, smooth, svt, d1, d2, dq, step = _prepare(
-        spot, strike, t_years, iv, rate, div_yield)
-    call = np.broadcast_to(np.asarray(is_call, dtype=bool), s.shape)
+    _s, _k, t, _v, r, q, valid, smooth, svt, d1, d2, dq, step, call = _prepare(
+        spot, strike, t_years, iv, rate, div_yield, is_call)
     safe_t = np.where(smooth, t, 1.0)
     common = np.where(smooth, dq * norm_pdf(d1) * (2.0 * (r - q) * t - d2 * svt) / (2.0 * safe_t * svt),
                       0.0)
@@ -106,11 +126,11 @@ def charm(spot, strike, t_years, iv, is_call, rate=0.0, div_yield=0.0) -> np.nda
     return np.where(valid, out, 0.0)
 
 
+@_defined
 def greeks(spot, strike, t_years, iv, is_call, rate=0.0, div_yield=0.0) -> dict[str, np.ndarray]:
     """All four at once (one pass over the shared intermediates)."""
-    s, _k, t, v, r, q, valid, smooth, svt, d1, d2, dq, step = _prepare(
-        spot, strike, t_years, iv, rate, div_yield)
-    call = np.broadcast_to(np.asarray(is_call, dtype=bool), s.shape)
+    s, _k, t, v, r, q, valid, smooth, svt, d1, d2, dq, step, call = _prepare(
+        spot, strike, t_years, iv, rate, div_yield, is_call)
     pdf = norm_pdf(d1)
     n_d1 = np.where(smooth, norm_cdf(d1), step)
     safe_v = np.where(smooth, v, 1.0)
