@@ -1,0 +1,99 @@
+"""`alvh gex FILE... [--preset NAME] [--json]`: one summary per file without a warehouse; a bad file
+prints its one-line error to stderr, the others still print, and the exit code says so."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+from flows.gex import gex_command
+from sources.formats import parse_file
+
+REQUIRED = {"file", "underlying", "quote_date", "snapshot_date", "spot", "spot_gex_usd",
+            "call_gex_usd", "put_gex_usd", "zero_gamma", "call_wall", "put_wall", "expired_rows"}
+
+
+@pytest.fixture
+def mini(fixtures) -> Path:
+    return fixtures / "gamma" / "spx_mini_quotedata.csv"
+
+
+def vendor_spot_gex(path: Path) -> float:
+    """Σ ± vendor gamma × OI × 100 × S² × 0.01 straight from the reader's rows."""
+    rows = parse_file(path).rows
+    return sum((1 if r["right"] == "C" else -1) * r["gamma"] * r["open_interest"] * 100
+               * r["spot"] ** 2 * 0.01 for r in rows.iter_rows(named=True))
+
+
+def json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_json_line_per_file_in_usd(mini, capsys):
+    assert gex_command([mini], "perfiliev", as_json=True) == 0
+    (out,) = json_lines(capsys.readouterr().out)
+    assert set(out) >= REQUIRED
+    assert (out["file"], out["underlying"], out["quote_date"], out["snapshot_date"]) == (
+        str(mini), "SPX", "2022-02-04", "2022-02-04")
+    assert out["spot"] == 4500.5
+    assert out["spot_gex_usd"] == pytest.approx(vendor_spot_gex(mini), rel=1e-12)  # USD, not bn
+    assert out["spot_gex_usd"] == pytest.approx(out["call_gex_usd"] + out["put_gex_usd"])
+    assert out["flip_count"] == 2 and out["zero_gamma"] == out["zero_gamma_flips"][0]
+    assert (out["call_wall"], out["put_wall"], out["expired_rows"]) == (4550.0, 4500.0, 0)
+
+
+def test_bad_files_print_one_line_errors_and_the_others_still_print(mini, tmp_path, capsys):
+    garbage = tmp_path / "garbage.csv"
+    garbage.write_text("not,a,chain\n1,2,3\n")
+    index = tmp_path / "vix_history.csv"  # a real vendor format, but not an option chain
+    index.write_text("DATE,OPEN,HIGH,LOW,CLOSE\n01/02/2020,13.46,13.72,12.42,12.47\n")
+    missing = tmp_path / "missing.csv"
+    code = gex_command([garbage, mini, index, missing, mini], "perfiliev", as_json=False)
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert out.count("spx_mini_quotedata.csv: SPX 2022-02-04") == 2
+    errors = err.strip().splitlines()
+    assert len(errors) == 3
+    assert errors[0].startswith(f"error: {garbage}:1: unrecognised format")
+    assert errors[1].startswith(f"error: {index}: not an option chain")
+    assert errors[2].startswith(f"error: {missing}: ")
+
+
+def test_expired_rows_and_no_flip_in_text_output(realdata, capsys):
+    path = realdata / "cboe_chains" / "spx_2026-03-14_expired_rows.csv"
+    assert gex_command([path], "perfiliev", as_json=False) == 0
+    line = capsys.readouterr().out
+    assert "zero gamma none within 5,305.75–7,958.63" in line
+    assert "36 expired rows excluded" in line and "GEX -12.90 bn USD/1%" in line
+
+
+def test_real_chains_as_json_match_the_readme(realdata, capsys):
+    files = sorted((realdata / "cboe_chains").glob("*.csv"))
+    assert gex_command(files, "perfiliev", as_json=True) == 0
+    got = {Path(o["file"]).name: o for o in json_lines(capsys.readouterr().out)}
+    assert got["spx_2022-02-05.csv"]["spot_gex_usd"] == pytest.approx(-19.156144e9, rel=1e-6)
+    assert got["spx_2022-02-05.csv"]["zero_gamma"] == pytest.approx(4585.16, abs=0.5)
+    assert got["spx_2026-03-14_expired_rows.csv"]["zero_gamma"] is None
+    assert got["spy_2025-09-25.csv"]["underlying"] == "SPY"
+
+
+def test_unknown_preset_is_a_usage_error(mini, capsys):
+    assert gex_command([mini], "squeezemetrics", as_json=False) == 2
+    assert "unknown gamma preset 'squeezemetrics'" in capsys.readouterr().err
+
+
+def test_registered_on_the_alvh_app(mini, tmp_path, monkeypatch):
+    monkeypatch.setenv("ALVH_GAMMA_PRESET", "perfiliev")
+    result = CliRunner().invoke(app, ["gex", str(mini), str(mini), "--json"])
+    assert result.exit_code == 0, result.output
+    lines = json_lines(result.stdout)
+    assert len(lines) == 2 and {o["preset"] for o in lines} == {"perfiliev"}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x\n")
+    result = CliRunner().invoke(app, ["gex", str(bad), str(mini), "--preset", "default"])
+    assert result.exit_code == 1
+    assert "[default]" in result.stdout and f"{bad}:1:" in result.stderr
