@@ -207,6 +207,18 @@ class Warehouse:
                     f"(select 1 from {table} t where {keys})")
         return frame.height
 
+    def files_in_partitions(self, table: str, frame: pl.DataFrame, by: Sequence[str]) -> list[str]:
+        """file_ids of the rows that a replace-write of `frame` would delete (for lineage)."""
+        if frame.is_empty() or "file_id" not in self.columns(table):
+            return []
+        keys = " and ".join(f"t.{q(c)} is not distinct from k.{q(c)}" for c in by)
+        key_list = ", ".join(q(c) for c in by)
+        with self._registered(frame.select(by)) as src:
+            return [r[0] for r in self.con.execute(
+                f"select distinct t.file_id from {_table(table)} t semi join "
+                f"(select distinct {key_list} from {src}) k on {keys} "
+                f"where t.file_id is not null").fetchall()]
+
     def delete(self, table: str, where: str, params: Sequence[Any] = ()) -> None:
         self.con.execute(f"delete from {_table(table)} where {where}", list(params))
 

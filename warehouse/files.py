@@ -109,8 +109,12 @@ def load_file(
     partitions: list = []
     with wh.transaction():
         written = 0
+        replaced: list[str] = []
         if not error and rows is not None and table:
             data = rows.with_columns(file_id=pl.lit(landed.file_id), batch_id=pl.lit(batch_id))
+            if mode == "replace":
+                replaced = [f for f in wh.files_in_partitions(table, rows, partition_by)
+                            if f != landed.file_id]
             written = wh.write(table, data, by=partition_by, mode=mode)
             keys = rows.select(partition_by).unique().sort(partition_by)
             partitions = [[str(v) for v in r] for r in keys.rows()] if keys.height <= 50 else [
@@ -123,12 +127,12 @@ def load_file(
              format, table, batch_id, (landed_at or datetime.now(UTC)).replace(tzinfo=None), status,
              n_rows + n_rej, written, n_rej, json.dumps(partitions), error,
              json.dumps(provenance, default=str) if provenance else None])
-        if written and table and mode == "replace":
-            wh.con.execute(
-                f"update audit.files set status = 'superseded' where table_name = ? and "
-                f"file_id <> ? and status in ('loaded', 'loaded_with_rejects') and file_id not in "
-                f"(select distinct file_id from {table} where file_id is not null)",
-                [table, landed.file_id])
+        # A file whose every row was replaced by this one is superseded (lineage stays answerable).
+        for old in replaced:
+            left = wh.scalar(f"select count(*) from {table} where file_id = ?", [old])
+            if not left:
+                wh.con.execute("update audit.files set status = 'superseded' where file_id = ? "
+                               "and status in ('loaded', 'loaded_with_rejects')", [old])
     return LoadResult(landed.file_id, status, n_rows + n_rej, written, n_rej,
                       tuple(map(tuple, partitions)), error)
 
