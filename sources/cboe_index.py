@@ -1,8 +1,14 @@
 """Reader for Cboe index history CSVs (VIX_History.csv and friends) -> raw.index_bars.
 
-Two layouts: `DATE,OPEN,HIGH,LOW,CLOSE` (VIX, VIX3M, VIX9D ...) and close-only `DATE,<SYMBOL>`
-(SPX, VVIX, SKEW). Dates are MM/DD/YYYY. The OHLC layout does not name its index, so the symbol
-comes from the file name (`VIX_History.csv`, `VIX3M_History_2019_2020.csv`).
+Recognises the file by its header and its MM/DD/YYYY dates; never touches the warehouse.
+
+Layouts (dates M/D/YYYY, zero-padded or not):
+    DATE,OPEN,HIGH,LOW,CLOSE              VIX, VIX3M, VIX9D ... (the content does not name the index)
+    01/02/2019,27.540000,28.530000,23.050000,23.220000
+    DATE,SPX                              close-only: SPX, VVIX, SKEW (the header names it)
+    Date,VIX Open,VIX High,VIX Low,VIX Close   the pre-2019 vixcurrent.csv, after a disclaimer line
+The OHLC layout takes its symbol from the file name: `VIX_History.csv`, `VIX3M_History_2019_2020.csv`,
+`vix3mdailyprices.csv`. Bars with open or close outside [low, high] are kept and flagged.
 """
 
 from __future__ import annotations
@@ -12,117 +18,107 @@ from pathlib import PurePath
 
 import polars as pl
 
-from sources.base import (
-    Format,
-    Parsed,
-    SourceError,
-    bad_number,
-    decode_text,
-    read_fields,
-    read_lines,
-    rejects_frame,
-    to_number,
+from sources.base import Format, Parsed, SourceError
+from sources.rows import (
+    bad_date,
+    body_fields,
+    canonical_index,
+    date_of,
+    field_count,
+    finish,
+    head_lines,
+    not_a_number,
+    number,
+    ohlc_checked,
+    text_of,
 )
 
 FORMAT_NAME = "cboe_index_history"
 TABLE = "raw.index_bars"
 
-COLUMNS: dict[str, pl.DataType] = {
-    "symbol": pl.String(),
-    "date": pl.Date(),
-    "open": pl.Float64(),
-    "high": pl.Float64(),
-    "low": pl.Float64(),
-    "close": pl.Float64(),
-    "volume": pl.Float64(),
-    "ohlc_flag": pl.String(),
-    "line": pl.Int64(),
-}
-
 _OHLC = ["DATE", "OPEN", "HIGH", "LOW", "CLOSE"]
-_HEADER = re.compile(r"^\ufeff?DATE,([A-Z0-9^._]+)(,HIGH,LOW,CLOSE)?\s*$", re.M)
+_DATE = re.compile(r"^\s*\"?\d{1,2}/\d{1,2}/\d{4}\"?\s*,")
+_CLOSE_ONLY = re.compile(r"^DATE,\s*\^?([A-Z][A-Z0-9]{1,9})$")
+_LEGACY = re.compile(r"^DATE,\s*([A-Z0-9]+) OPEN,\s*\1 HIGH,\s*\1 LOW,\s*\1 CLOSE$")
+_PREAMBLE = 3  # disclaimer lines a Cboe download may carry above the header
+# Cboe's older download names: vixcurrent.csv, vix3mdailyprices.csv, vvixtimeseries.csv ...
+_OLD_NAME = re.compile(r"^\^?([a-z0-9]+?)(?:current|dailyprices|timeseries|_history)", re.I)
+
+
+def _layout(header: str) -> tuple[str, str | None] | None:
+    """('ohlc', None) | ('close', SYMBOL) | ('legacy', SYMBOL) for a header line, else None."""
+    h = header.replace('"', "").strip().rstrip(",").upper()
+    if h.replace(" ", "") == ",".join(_OHLC):
+        return "ohlc", None
+    if m := _LEGACY.match(h):
+        return "legacy", m.group(1)
+    if m := _CLOSE_ONLY.match(h):
+        return "close", m.group(1)
+    return None
+
+
+def _find_header(lines: list[str]) -> tuple[int, str, str | None] | None:
+    for i, ln in enumerate(lines[: _PREAMBLE + 1]):
+        lay = _layout(ln.lstrip("\ufeff"))
+        if lay:
+            return i, lay[0], lay[1]
+    return None
 
 
 def sniff(head: str) -> bool:
-    first = head.lstrip("\ufeff").split("\n", 1)[0].strip().upper()
-    if first == ",".join(_OHLC):
-        return True
-    parts = first.split(",")
-    return len(parts) == 2 and parts[0] == "DATE" and re.fullmatch(r"[A-Z0-9]{2,8}", parts[1]) is not None
+    lines = head.lstrip("\ufeff").replace("\r", "").split("\n")
+    found = _find_header(lines)
+    if not found:
+        return False
+    # The first data line must carry a US date: FRED's `DATE,VIXCLS` and Stooq's
+    # `Date,Open,High,Low,Close` share these headers but print ISO dates.
+    data = next((ln for ln in lines[found[0] + 1:] if ln.strip(", \t")), "")
+    return bool(_DATE.match(data)) or data == ""
 
 
 def symbol_from_name(file: str) -> str | None:
-    m = re.match(r"^\^?([A-Za-z0-9]+?)_History", PurePath(file).name)
-    return m.group(1).upper() if m else None
+    m = _OLD_NAME.match(PurePath(file).name)
+    return canonical_index(m.group(1)) if m else None
 
 
 def parse(data: bytes, file: str = "<bytes>") -> Parsed:
-    text = decode_text(data, file).replace("\r\n", "\n").lstrip("\ufeff")
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    header = [h.strip().upper() for h in lines[0].split(",")]
-    if header == _OHLC:
+    text = text_of(data, file)
+    found = _find_header(head_lines(text, _PREAMBLE + 1))
+    if found is None:
+        first = text.split("\n", 1)[0][:60]
+        raise SourceError(file, 1, f"header {first!r} is neither DATE,OPEN,HIGH,LOW,CLOSE nor "
+                          "DATE,<SYMBOL>: not a Cboe index history file")
+    at, layout, symbol = found
+    names = ["date", "close"] if layout == "close" else ["date", "open", "high", "low", "close"]
+    if layout == "ohlc":
         symbol = symbol_from_name(file)
         if symbol is None:
-            raise SourceError(file, 1, "DATE,OPEN,HIGH,LOW,CLOSE does not name its index: "
+            raise SourceError(file, at + 1, "DATE,OPEN,HIGH,LOW,CLOSE does not name its index: "
                               "name the file <SYMBOL>_History.csv (e.g. VIX_History.csv)")
-        names = ["date", "open", "high", "low", "close"]
-    elif len(header) == 2 and header[0] == "DATE":
-        symbol = header[1]
-        names = ["date", "close"]
-    else:
-        raise SourceError(file, 1, f"header {lines[0][:60]!r} is neither DATE,OPEN,HIGH,LOW,CLOSE "
-                          "nor DATE,<SYMBOL>")
-    body = "\n".join(lines[1:])
-    raw = read_lines(body)
-    f = read_fields(body, names).with_columns(
-        raw=raw, line=pl.int_range(2, 2 + raw.len(), dtype=pl.Int64))
-    f = f.filter(pl.col("raw").str.strip_chars(", \t") != "")
-    values = [n for n in names if n != "date"]
-    f = f.with_columns(
-        d=pl.col("date").str.strip_chars().str.strptime(pl.Date, "%m/%d/%Y", strict=False),
-        **{f"n_{n}": to_number(n) for n in values},
-    )
-    checks = [pl.when(pl.col("d").is_null()).then(pl.format("bad date {}", pl.col("date").fill_null("(empty)")))]
-    checks += [pl.when(bad_number(n, f"n_{n}")).then(pl.format(f"{n.upper()}: {{}} is not a number", pl.col(n)))
-               for n in values]
-    checks.append(pl.when(pl.col("n_close").is_null()).then(pl.lit("missing CLOSE")))
-    checks.append(pl.when(pl.col("n_close") <= 0).then(pl.format("CLOSE {} is not positive", "n_close")))
-    f = f.with_columns(reason=pl.coalesce(checks))
-    bad = f.filter(pl.col("reason").is_not_null())
+    symbol = canonical_index(symbol or "")
+    values = names[1:]
+    f = body_fields(text, at + 1, names)
+    f = f.with_columns(d=date_of("date", "%m/%d/%Y"), **{f"n_{n}": number(n) for n in values})
+    f = f.with_columns(reason=pl.coalesce([
+        field_count(len(names)),
+        bad_date("date", pl.col("d")),
+        *[not_a_number(n, n.upper()) for n in values],
+        pl.when(pl.col("n_close").is_null()).then(pl.lit("missing CLOSE")),
+        pl.when(pl.col("n_close") <= 0).then(pl.format("CLOSE {} is not positive", "n_close")),
+    ]))
     good = f.filter(pl.col("reason").is_null())
-
     rows = good.select(
         symbol=pl.lit(symbol),
         date="d",
-        open=pl.col("n_open") if "open" in names else pl.lit(None, pl.Float64),
-        high=pl.col("n_high") if "high" in names else pl.lit(None, pl.Float64),
-        low=pl.col("n_low") if "low" in names else pl.lit(None, pl.Float64),
-        close="n_close",
+        **{n: (pl.col(f"n_{n}") if n in values else pl.lit(None, pl.Float64))
+           for n in ("open", "high", "low", "close")},
         volume=pl.lit(None, pl.Float64),
         line="line",
-    )
-    # Cboe's own history has bars whose open or close lies outside [low, high]: keep and flag.
-    rows = rows.with_columns(ohlc_flag=pl.when(pl.col("high") < pl.col("low")).then(pl.lit("high<low"))
-                             .when((pl.col("open") > pl.col("high")) | (pl.col("open") < pl.col("low")))
-                             .then(pl.lit("open outside [low, high]"))
-                             .when((pl.col("close") > pl.col("high")) | (pl.col("close") < pl.col("low")))
-                             .then(pl.lit("close outside [low, high]")))
-    rows = rows.with_columns(first=pl.col("line").first().over("date"))
-    dups = rows.filter(pl.col("line") != pl.col("first"))
-    rows = rows.filter(pl.col("line") == pl.col("first")).select(list(COLUMNS)).cast(COLUMNS)
-    rejects = pl.concat([
-        bad.select("line", "raw", "reason"),
-        dups.join(f.select("line", "raw"), on="line").select(
-            "line", "raw", reason=pl.format("duplicate date: first seen on line {}", "first")),
-    ]).sort("line").cast(rejects_frame().schema)
-    fatal = None
-    if rows.is_empty():
-        fatal = SourceError(file, 2 if bad.is_empty() else int(bad["line"][0]),
-                            "no readable rows" if bad.is_empty() else f"no readable rows, e.g. {bad['reason'][0]}")
-    return Parsed(format=FORMAT_NAME, table=TABLE, rows=rows, rejects=rejects,
-                  partition_by=("symbol", "date"), meta={"symbol": symbol}, fatal=fatal)
+    ).with_columns(ohlc_checked())
+    return finish(format=FORMAT_NAME, table=TABLE, file=file, checked=f, rows=rows,
+                  keys=("date",), partition_by=("symbol", "date"),
+                  ends_clean=text.endswith("\n"), ncols=len(names),
+                  meta={"symbol": symbol, "layout": layout})
 
 
 FORMAT = Format(
@@ -131,5 +127,5 @@ FORMAT = Format(
     table=TABLE,
     sniff=sniff,
     parse=parse,
-    description="Cboe index history (DATE,OPEN,HIGH,LOW,CLOSE or DATE,<SYMBOL>)",
+    description="Cboe index history (DATE,OPEN,HIGH,LOW,CLOSE or DATE,<SYMBOL>; MM/DD/YYYY)",
 )
