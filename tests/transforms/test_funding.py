@@ -148,6 +148,26 @@ def test_z_score_and_percentile_use_strictly_prior_sessions():
     assert incl.filter(pl.col("venue") == "binance")["funding_apr_z"][-1] < want_z
 
 
+@pytest.mark.parametrize("include_today", [False, True])
+def test_trailing_stats_match_a_plain_loop_with_gaps(include_today):
+    from transforms.funding import _trailing_stats
+
+    rng = np.random.default_rng(5)
+    x = 0.1 + rng.normal(0, 0.03, 60)
+    x[[3, 17, 18, 40]] = np.nan                                  # gap days
+    p = FundingParams(z_window=20, z_min_periods=8, z_include_today=include_today)
+    z, pct = _trailing_stats(x, p)
+    lag = 0 if include_today else 1
+    for i, xi in enumerate(x):
+        win = x[max(0, i + 1 - lag - 20): i + 1 - lag]
+        win = win[~np.isnan(win)]
+        if np.isnan(xi) or len(win) < 8:
+            assert np.isnan(z[i]) and np.isnan(pct[i])
+            continue
+        assert z[i] == pytest.approx((xi - win.mean()) / max(win.std(ddof=1), 0.01))
+        assert pct[i] == pytest.approx(100 * ((win < xi).sum() + 0.5 * (win == xi).sum()) / len(win))
+
+
 def test_flat_regime_mid_rank_percentile_and_std_floor():
     days = [date(2024, 1, 2) + timedelta(days=i) for i in range(25)]
     rates = [1e-4] * 23 + [1.2e-4]
