@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -75,12 +75,45 @@ def build_gamma(wh: Warehouse, dates: list[date], settings: Settings) -> StepRes
     return StepResult("gamma", counts, f"{missing} session(s) without an SPX chain" if missing else "")
 
 
+@task(name="build-market", cache_policy=NO_CACHE)
+def build_market(wh: Warehouse, dates: list[date], settings: Settings) -> StepResult:
+    """Breadth, funding, volatility and macro tables over the stored history up to max(dates)."""
+    from sources.calendar import sessions_between
+    from transforms.breadth import breadth_daily
+    from transforms.funding import funding_daily
+    from transforms.macro import macro_daily, macro_event_study
+    from transforms.vol import vol_daily
+
+    end = max(dates)
+    first_raw = wh.scalar("select min(date) from raw.index_bars") or min(dates)
+    # The calendar runs past `end`: counting sessions to the next release needs the days ahead.
+    sessions = sessions_between(first_raw, date(end.year + 1, 12, 31))
+    past = [d for d in sessions if d <= end]
+    bars = reads.history(wh, "raw.index_bars", end=end)
+    funding_raw = wh.table("raw.funding_rates", "funding_ts < ?", [end + timedelta(days=1)],
+                           order_by="venue, symbol, funding_ts")
+    events = wh.table("raw.macro_events", order_by="date, event")
+    series = reads.history(wh, "raw.macro_series", end=end)
+
+    funding = funding_daily(funding_raw, past)
+    tables = {
+        "core.breadth_daily": breadth_daily(reads.history(wh, "raw.breadth", end=end), bars),
+        "core.funding_daily": funding,
+        "core.vol_daily": vol_daily(bars, reads.history(wh, "raw.vx_futures", end=end,
+                                                        date_col="trade_date"), funding),
+        "core.macro_daily": macro_daily(events, sessions),
+        "core.macro_event_study": macro_event_study(events, series, funding, sessions=past),
+    }
+    counts = {t: write_dated(wh, t, f.filter(pl.col("date") <= end), dates) for t, f in tables.items()}
+    return StepResult("market", counts)
+
+
 Step = Callable[..., StepResult]
 
 
 def steps() -> list[tuple[str, Step]]:
     """Build steps in dependency order."""
-    return [("gamma", build_gamma)]
+    return [("gamma", build_gamma), ("market", build_market)]
 
 
 def build_sessions(wh: Warehouse, settings: Settings, dates: list[date], *,
