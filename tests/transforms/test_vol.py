@@ -172,3 +172,29 @@ def test_vix_term_structure_inverted_in_march_2020(realdata):
     # calm 2019 is in contango most days
     y2019 = out.filter(pl.col("date").dt.year() == 2019)
     assert y2019["vix_vix3m_inverted"].mean() < 0.1
+
+
+@pytest.mark.realdata
+def test_real_vx_history_front_month_through_the_reader(realdata):
+    """CFE VX history (Jan 2024 contract) through the sources.formats reader: it is the front
+    month up to the day before its expiry and gone on the expiry day, where Settle (the final
+    settlement) differs from Close. Skips while no reader claims CFE files."""
+    formats = pytest.importorskip("sources.formats")
+    from sources.base import SourceError
+
+    try:
+        parsed = formats.parse_file(realdata / "cfe_vx" / "VX_2024-01-17_EXCERPT_head_tail.csv")
+    except SourceError as e:
+        if "unrecognised format" in e.reason:
+            pytest.skip(f"no reader registered for CFE VX history yet: {e}")
+        raise
+    vx = parsed.rows
+    days = vx["trade_date"].to_list()
+    # VIX closes are not in this file: a flat stand-in keeps every trade date on the spine
+    out = vol_daily(_bars("VIX", days, [13.0] * len(days)), vx, None)
+    by = out.rows_by_key("date", named=True, unique=True)
+    eve = by[date(2024, 1, 16)]
+    assert (eve["vx1_expiry"], eve["vx1_dte"]) == (date(2024, 1, 17), 1)
+    assert eve["vx1"] == vx.filter(pl.col("trade_date") == date(2024, 1, 16))["settle"][0]
+    assert by[date(2024, 1, 17)]["vx1"] is None          # the only contract expired that day
+    assert by[date(2024, 1, 17)]["vx_cm30"] is None
