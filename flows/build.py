@@ -102,7 +102,7 @@ def build_market(wh: Warehouse, dates: list[date], settings: Settings) -> StepRe
         "core.vol_daily": vol_daily(bars, reads.history(wh, "raw.vx_futures", end=end,
                                                         date_col="trade_date"), funding),
         "core.macro_daily": macro_daily(events, sessions),
-        "core.macro_event_study": macro_event_study(events, series, funding, sessions=past),
+        "core.macro_event_study": macro_event_study(events, series, funding, sessions=sessions),
     }
     counts = {t: write_dated(wh, t, f.filter(pl.col("date") <= end), dates) for t, f in tables.items()}
     return StepResult("market", counts)
