@@ -17,7 +17,7 @@ from sources.dates import NEW_YORK
 from sources.sample import expiries as ex
 from sources.sample import pricing as px
 from sources.sample.market import SampleMarket, expected_avg_var
-from sources.sample.textfmt import dec, lines, scaled
+from sources.sample.textfmt import dec, lines, num, scaled
 
 HEADER = ("Expiration Date,Calls,Last Sale,Net,Bid,Ask,Volume,IV,Delta,Gamma,Open Interest,Strike,"
           "Puts,Last Sale,Net,Bid,Ask,Volume,IV,Delta,Gamma,Open Interest")
@@ -73,9 +73,9 @@ class Chain:
         f = self.frame
         cols: list[pl.Expr] = [pl.col("exp_text"), pl.col("call_symbol")]
         side_cols = lambda s: [  # noqa: E731
-            dec(f"{s}_last", 2), dec(f"{s}_net", 2), dec(f"{s}_bid", 2), dec(f"{s}_ask", 2),
-            pl.col(f"{s}_volume").cast(pl.String), dec(f"{s}_iv", 4), dec(f"{s}_delta", 4),
-            dec(f"{s}_gamma", 4), pl.col(f"{s}_oi").cast(pl.String)]
+            num(f"{s}_last", 2), num(f"{s}_net", 2), num(f"{s}_bid", 2), num(f"{s}_ask", 2),
+            pl.col(f"{s}_volume").cast(pl.String), num(f"{s}_iv", 4), num(f"{s}_delta", 4),
+            num(f"{s}_gamma", 4), pl.col(f"{s}_oi").cast(pl.String)]
         cols += side_cols("call")
         cols += [dec("strike_c", 2, strip=False), pl.col("put_symbol")]
         cols += side_cols("put")
@@ -255,3 +255,92 @@ def spot_gex(chain: Chain) -> dict[str, float]:
     call = float((f["call_gamma"].to_numpy() / 1e4 * f["call_oi"].to_numpy()).sum() * s2)
     put = -float((f["put_gamma"].to_numpy() / 1e4 * f["put_oi"].to_numpy()).sum() * s2)
     return {"call": call, "put": put, "net": call + put}
+
+
+VIX_STRIKES = np.array([*range(9, 31), 32.5, 35, 37.5, 40, 42.5, 45, 47.5, 50, 55, 60, 65, 70, 75,
+                        80, 90, 100], dtype=float)
+VIX_OI_SCALE = 9000.0
+
+
+def vix_chain(m: SampleMarket, day: date) -> Chain:
+    """VIX (monthly) and VIXW (weekly) options, Black-76 on the VX future of the same expiry (VIX
+    options settle on VX expiries, AM, so the expiry-day series is already gone at 3:45 PM)."""
+    from sources.sample import vx
+
+    st = m.state(day)
+    rng = np.random.default_rng([m.seed, day.toordinal(), STREAM_VIX])
+    ts = snapshot_time(day)
+    i = st["i"]
+    spot = round(st["vix"] * math.exp(0.01 * rng.standard_normal()), 2)
+    change = spot - st["prev_vix"]
+    exps = [(e, r) for e, r in ex.vix_option_expiries(day) if e > day]
+    eo = np.array([e.toordinal() for e, _ in exps], dtype=np.int64)
+    fut = vx.vx_curve(m, np.full(len(exps), i), eo)
+    parts = []
+    for (e, root), F in zip(exps, fut, strict=True):
+        T = (datetime(e.year, e.month, e.day, 9, 30) - ts).total_seconds() / 60 / px.MIN_YEAR
+        ks = VIX_STRIKES[(max(9.0, 0.62 * F) <= VIX_STRIKES) & (max(3.4 * F, 40.0) >= VIX_STRIKES)]
+        if root == "VIXW":
+            ks = ks[(ks <= 2.2 * F) & ((ks <= 30) | (ks % 5 == 0))]
+        parts.append((e, root, F, T, ks))
+    sizes = [len(pt[4]) for pt in parts]
+    eidx = np.repeat(np.arange(len(parts)), sizes)
+    K = np.concatenate([pt[4] for pt in parts])
+    F = np.repeat([pt[2] for pt in parts], sizes)
+    T = np.repeat([pt[3] for pt in parts], sizes)
+    root_id = np.repeat([3 if pt[1] == "VIX" else 4 for pt in parts], sizes)
+    n = len(K)
+    # VIX vol-of-vol: high at the front and when VIX is low relative to its mean (spike risk).
+    atm = (0.55 + 0.55 * np.exp(-T / 0.12)) * (1 + 0.25 * np.clip(18.0 / F - 1, -0.5, 0.6))
+    atm = atm * math.exp(0.03 * rng.standard_normal())
+    iv = px.vix_iv(np.log(K / F), T, atm)
+    iv_c = iv * np.exp(0.006 * rng.standard_normal(n))
+    iv_p = iv * np.exp(0.006 * rng.standard_normal(n))
+    call, _, dc, _, gc = px.black76(F, K, T, iv_c)
+    _, put, _, dp, gp = px.black76(F, K, T, iv_p)
+    jit = np.exp(0.15 * rng.standard_normal((2, n)))
+    cb, ca = px.round_quotes(call, (0.04 + 0.02 * call) * jit[0])
+    pb, pa = px.round_quotes(put, (0.04 + 0.02 * put) * jit[1])
+    eo_r = eo[eidx]
+    w = np.where(root_id == 3, 1.0, 0.15) / np.sqrt(1 + T / 0.2)
+    rnd = np.where(K % 5 == 0, 2.5, 1.0)
+    zk = np.log(K / F)
+    hc = px.uniform_to_normal(px.contract_uniform(m.seed, eo_r, K, np.zeros(n, np.int64), root_id, 1))
+    hp = px.uniform_to_normal(px.contract_uniform(m.seed, eo_r, K, np.ones(n, np.int64), root_id, 1))
+    # VIX calls are the popular hedge: call OI peaks out of the money, put OI near the money.
+    oi_c = np.floor(VIX_OI_SCALE * w * rnd * np.exp(-0.5 * ((zk - 0.35) / 0.35) ** 2) * np.exp(0.6 * hc))
+    oi_p = np.floor(0.5 * VIX_OI_SCALE * w * rnd * np.exp(-0.5 * ((zk + 0.05) / 0.18) ** 2) * np.exp(0.6 * hp))
+    g = rng.gamma(1.2, 1 / 1.2, (2, n))
+    vol_c = np.floor(oi_c * 0.08 * g[0])
+    vol_p = np.floor(oi_p * 0.06 * g[1])
+    last_c = np.where(vol_c > 0, np.maximum(np.round(call / 0.05) * 0.05, 0.05), 0.0)
+    last_p = np.where(vol_p > 0, np.maximum(np.round(put / 0.05) * 0.05, 0.05), 0.0)
+    dF = F - vx.vx_curve(m, np.full(n, max(i - 1, 0)), eo_r)
+    net_c = np.where(last_c > 0, np.maximum(dc * dF, 0.05 - last_c), 0.0)
+    net_p = np.where(last_p > 0, np.maximum(dp * dF, 0.05 - last_p), 0.0)
+    exp_text = np.array([e.strftime("%a %b %d %Y") for e, *_ in parts], dtype=object)[eidx]
+    sym = np.array([r + e.strftime("%y%m%d") for e, r, *_ in parts], dtype=object)[eidx]
+    kc = scaled(K, 3)  # strike x 1000 in the symbol (32.5 -> 00032500)
+    f = pl.DataFrame({
+        "expiry": pl.Series(eo_r - 719163, dtype=pl.Int32).cast(pl.Date),
+        "root": pl.Series(np.where(root_id == 3, "VIX", "VIXW")),
+        "strike": K, "T": T, "future": F,
+        "exp_text": pl.Series(exp_text, dtype=pl.String),
+        "strike_c": scaled(K, 2),
+        "sym": pl.Series(sym, dtype=pl.String),
+        "k8": pl.Series(kc).cast(pl.String).str.zfill(8),
+        "call_last": scaled(last_c, 2), "call_net": scaled(net_c, 2),
+        "call_bid": cb, "call_ask": ca, "call_volume": vol_c.astype(np.int64),
+        "call_iv": scaled(iv_c, 4), "call_delta": scaled(dc, 4),
+        "call_gamma": scaled(gc, 4), "call_oi": oi_c.astype(np.int64),
+        "put_last": scaled(last_p, 2), "put_net": scaled(net_p, 2),
+        "put_bid": pb, "put_ask": pa, "put_volume": vol_p.astype(np.int64),
+        "put_iv": scaled(iv_p, 4), "put_delta": scaled(dp, 4),
+        "put_gamma": scaled(gp, 4), "put_oi": oi_p.astype(np.int64),
+    }).sort("expiry", "strike", "root").with_columns(
+        call_symbol=pl.concat_str([pl.col("sym"), pl.lit("C"), pl.col("k8")]),
+        put_symbol=pl.concat_str([pl.col("sym"), pl.lit("P"), pl.col("k8")]),
+    )
+    half = 0.05
+    return Chain(name="CBOE VOLATILITY INDEX", spot=spot, change=change, ts=ts,
+                 index_bid=spot - half, index_ask=spot + half, frame=f)

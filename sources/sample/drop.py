@@ -7,13 +7,15 @@ Writes files only under the folder it is given; never reads the warehouse or the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
-from sources.sample import chains
-from sources.sample.market import SampleMarket
+from sources.sample import breadth, chains, funding, macro, vx
+from sources.sample import expiries as ex
+from sources.sample.market import ORIGIN, SampleMarket
 from sources.sample.textfmt import dec, lines, scaled
 
 INDEX_INCREMENT_SESSIONS = 10  # each drop repeats the last 10 sessions, as a re-download would
@@ -67,17 +69,152 @@ def _index_boot(m: SampleMarket, first_day: date, out: Path, years: float) -> li
     return _index_files(m.before(first_day, years), out)
 
 
+# -- VIX chain, CFE VX ----------------------------------------------------------------------
+def _vix_chain(m: SampleMarket, day: date, out: Path) -> list[Path]:
+    return [_write(out / "vix_quotedata.csv", chains.vix_chain(m, day).text())]
+
+
+def _vx_drop(m: SampleMarket, day: date, out: Path) -> list[Path]:
+    return [_write(out / f"cfe_settlement_{day.isoformat()}.csv", vx.settlement_text(m, day))]
+
+
+def _vx_boot(m: SampleMarket, first_day: date, out: Path, years: float) -> list[Path]:
+    days = m.before(first_day, years)["date"]
+    if days.is_empty():
+        return []
+    start, end = days[0], days[-1]
+    paths = []
+    for e in vx.contracts_live(start, end):
+        text = vx.contract_history_text(m, e, start, end)
+        if text:
+            paths.append(_write(out / f"VX_{e.isoformat()}.csv", text))
+    return paths
+
+
+# -- funding --------------------------------------------------------------------------------------
+def _binance_drop(m: SampleMarket, day: date, out: Path) -> list[Path]:
+    return [_write(out / f"{sym}-fundingRate-{day.isoformat()}.csv",
+                   funding.binance_csv(*funding.binance_events(m, day, coin)))
+            for sym, coin in funding.BINANCE.items()]
+
+
+def _hyperliquid_drop(m: SampleMarket, day: date, out: Path) -> list[Path]:
+    return [_write(out / f"hyperliquid_{coin}_fundingHistory_{day.isoformat()}.json",
+                   funding.hyperliquid_json(coin, *funding.hyperliquid_events(m, day, coin)))
+            for coin in funding.COINS]
+
+
+def _boot_days(m: SampleMarket, first_day: date, years: float) -> list[date]:
+    days = m.before(first_day, years)["date"].to_list()
+    return [d for d in days if m.index_of(d) > 0]  # funding needs the previous close
+
+
+def _by_month(times: np.ndarray) -> dict[str, np.ndarray]:
+    keys = np.array([funding.month_key(t) for t in times.tolist()])
+    return {k: keys == k for k in dict.fromkeys(keys.tolist())}
+
+
+def _binance_boot(m: SampleMarket, first_day: date, out: Path, years: float) -> list[Path]:
+    """Monthly archive files as on data.binance.vision: `BTCUSDT-fundingRate-2025-03.csv`."""
+    days = _boot_days(m, first_day, years)
+    paths = []
+    for sym, coin in funding.BINANCE.items():
+        ev = [funding.binance_events(m, d, coin) for d in days]
+        if not ev:
+            continue
+        t, r = np.concatenate([e[0] for e in ev]), np.concatenate([e[1] for e in ev])
+        for month, sel in _by_month(t).items():
+            paths.append(_write(out / f"{sym}-fundingRate-{month}.csv", funding.binance_csv(t[sel], r[sel])))
+    return paths
+
+
+def _hyperliquid_boot(m: SampleMarket, first_day: date, out: Path, years: float) -> list[Path]:
+    days = _boot_days(m, first_day, years)
+    paths = []
+    for coin in funding.COINS:
+        ev = [funding.hyperliquid_events(m, d, coin) for d in days]
+        if not ev:
+            continue
+        t, r, p = (np.concatenate([e[k] for e in ev]) for k in range(3))
+        for month, sel in _by_month(t).items():
+            paths.append(_write(out / f"hyperliquid_{coin}_fundingHistory_{month}.json",
+                                funding.hyperliquid_json(coin, t[sel], r[sel], p[sel])))
+    return paths
+
+
+# -- breadth ------------------------------------------------------------------------------------
+def _breadth_files(rows: pl.DataFrame, out: Path) -> list[Path]:
+    return [_write(out / f"{breadth.EXCHANGE}_{fld}.csv", breadth.field_text(rows, fld))
+            for fld in breadth.FIELDS]
+
+
+def _breadth_drop(m: SampleMarket, day: date, out: Path) -> list[Path]:
+    return _breadth_files(breadth.breadth_day(m, day), out)
+
+
+def _breadth_boot(m: SampleMarket, first_day: date, out: Path, years: float) -> list[Path]:
+    days = m.before(first_day, years)["date"].to_list()
+    return _breadth_files(breadth.breadth_rows(m, days), out) if days else []
+
+
+# -- macro calendar, FRED -------------------------------------------------------------------------
+def _macro_drop(m: SampleMarket, day: date, out: Path) -> list[Path]:
+    if not macro.calendar_changes(day):
+        return []
+    return [_write(out / "macro_events.csv", macro.events_text(macro.drop_calendar(day)))]
+
+
+def _macro_boot(m: SampleMarket, first_day: date, out: Path, years: float) -> list[Path]:
+    start = max(first_day - timedelta(days=round(365.25 * years)), ORIGIN)
+    end = first_day + timedelta(days=macro.CALENDAR_AHEAD_DAYS)
+    return [_write(out / "macro_events.csv", macro.events_text(macro.calendar_between(start, end)))]
+
+
+FRED_INCREMENT_OBS = 5
+
+
+def _fred_drop(m: SampleMarket, day: date, out: Path) -> list[Path]:
+    paths = [_write(out / "DTWEXBGS.csv", macro.fred_daily_text(macro.dollar(m, day).tail(FRED_INCREMENT_OBS)))]
+    if macro.reer_published_on(day):
+        paths.append(_write(out / "RBUSBIS.csv", macro.fred_monthly_text(macro.reer(m, day).tail(3))))
+    return paths
+
+
+def _fred_boot(m: SampleMarket, first_day: date, out: Path, years: float) -> list[Path]:
+    last = ex.previous_session(first_day)
+    start = max(first_day - timedelta(days=round(365.25 * years)), ORIGIN)
+    d = macro.dollar(m, last).filter(pl.col("date") >= start)
+    r = macro.reer(m, last).filter(pl.col("date") >= start.replace(day=1))
+    return [_write(out / "DTWEXBGS.csv", macro.fred_daily_text(d)),
+            _write(out / "RBUSBIS.csv", macro.fred_monthly_text(r))]
+
+
 # -- registry ----------------------------------------------------------------------------------
 DROP_WRITERS: dict[str, DropWriter] = {
     "spx_chain": _spx_chain,
+    "vix_chain": _vix_chain,
     "cboe_index": _index_drop,
+    "cfe_vx": _vx_drop,
+    "binance_funding": _binance_drop,
+    "hyperliquid_funding": _hyperliquid_drop,
+    "breadth": _breadth_drop,
+    "macro_events": _macro_drop,
+    "fred": _fred_drop,
 }
-BOOT_WRITERS: dict[str, BootWriter] = {
+BOOT_WRITERS: dict[str, BootWriter] = {  # no chains in the bootstrap: too big
     "cboe_index": _index_boot,
+    "cfe_vx": _vx_boot,
+    "binance_funding": _binance_boot,
+    "hyperliquid_funding": _hyperliquid_boot,
+    "breadth": _breadth_boot,
+    "macro_events": _macro_boot,
+    "fred": _fred_boot,
 }
 ALIASES: dict[str, tuple[str, ...]] = {
     "cboe_chain": ("spx_chain", "vix_chain"),
     "index": ("cboe_index",),
+    "funding": ("binance_funding", "hyperliquid_funding"),
+    "macro": ("macro_events", "fred"),
 }
 SOURCES: tuple[str, ...] = tuple(DROP_WRITERS)
 

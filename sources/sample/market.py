@@ -95,6 +95,7 @@ class _Path:
     dates: list[date]
     frame: pl.DataFrame
     index: dict[date, int]
+    ordinals: np.ndarray  # date.toordinal() of each session
 
 
 def simulate(seed: int, p: Params = DEFAULT) -> _Path:
@@ -210,7 +211,8 @@ def simulate(seed: int, p: Params = DEFAULT) -> _Path:
         "crowding": c, "regime": regime.astype(str), "unwind": unwind, "jump": jump,
         "sessions_since_unwind": since, "oi_anchor": anchor, "crowding_oi": crowd_oi,
     })
-    return _Path(dates=dates, frame=frame, index={d: i for i, d in enumerate(dates)})
+    return _Path(dates=dates, frame=frame, index={d: i for i, d in enumerate(dates)},
+                 ordinals=np.array([d.toordinal() for d in dates], dtype=np.int64))
 
 
 def _erfc_vec(x: np.ndarray) -> np.ndarray:

@@ -66,7 +66,7 @@ def spx_iv(k: np.ndarray, T: np.ndarray, atm: np.ndarray, skew_mult: float = 1.0
 
 def vix_iv(k: np.ndarray, T: np.ndarray, atm: np.ndarray) -> np.ndarray:
     """VIX option implied vol: high level, CALL skew (upside in VIX is where the demand is)."""
-    x = k / np.sqrt(np.maximum(T, 3.0 / 365.0))
+    x = k / np.sqrt(np.maximum(T, 30.0 / 365.0))
     iv = atm + 0.28 * x + 0.10 * (np.sqrt(x * x + 0.09) - 0.3)
     return np.clip(iv, 0.5 * atm, 4.0)
 

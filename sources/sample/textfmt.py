@@ -33,6 +33,14 @@ def dec(col: str | pl.Expr, decimals: int, *, strip: bool = True) -> pl.Expr:
     return pl.concat_str([sign, ip, frac])
 
 
+def num(col: str | pl.Expr, decimals: int) -> pl.Expr:
+    """Fast path of `dec(..., strip=True)`: an exact k / 10**d double printed by polars' shortest
+    round-trip formatter is the decimal itself ("613.8", "0.0001"); only "x.0" needs trimming.
+    Scaled ints are never -0, so "-0" cannot appear."""
+    e = pl.col(col) if isinstance(col, str) else col
+    return (e / 10**decimals).cast(pl.String).str.strip_suffix(".0")
+
+
 def fixed(x: float, decimals: int) -> str:
     """One number with exactly `decimals` decimals (half away from zero), never "-0.00"."""
     v = int(scaled(np.array([x]), decimals)[0])
