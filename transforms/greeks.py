@@ -89,10 +89,17 @@ def _defined(fn):
 
 @_defined
 def gamma(spot, strike, t_years, iv, rate=0.0, div_yield=0.0) -> np.ndarray:
-    """Γ per 1 point of the underlying (same for calls and puts)."""
-    s, _k, _t, _v, _r, _q, _valid, smooth, svt, d1, _d2, dq, _, _ = _prepare(
-        spot, strike, t_years, iv, rate, div_yield)
-    return np.where(smooth, dq * norm_pdf(d1) / (s * svt), 0.0)
+    """Γ per 1 point of the underlying (same for calls and puts).
+
+    The hot path of model GEX (a million rows a backfill): computed directly, without the shared
+    intermediates of `greeks`; invalid or degenerate lanes (T <= 0, σ√T ~ 0, S or K <= 0) give 0.
+    """
+    s, k, t, v, r, q = (np.asarray(a, dtype=float) for a in (spot, strike, t_years, iv, rate, div_yield))
+    vol_t = v * np.sqrt(t)
+    d1 = (np.log(s / k) + (r - q + 0.5 * v * v) * t) / vol_t
+    g = np.exp(-q * t - 0.5 * d1 * d1) / (_SQRT_2PI * s * vol_t)
+    ok = (vol_t > _MIN_VOL_T) & (s > 0) & (k > 0) & (t >= 0) & (v >= 0)
+    return np.where(ok, g, 0.0)
 
 
 @_defined
