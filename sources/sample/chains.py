@@ -85,10 +85,10 @@ class Chain:
 def _strike_grid(S: float, sd: float, kind: str) -> np.ndarray:
     """Strikes: every 5 points near the money, then 25, 50 and 100 further out; the range widens
     with the expiry's standard deviation and reaches further on the put side."""
-    band5 = S * min(max(0.7 * sd, 0.006), 0.015 if sd < 0.08 else 0.008)
-    band25 = S * min(max(2.0 * sd, 0.015), 0.07)
-    band50 = S * min(max(3.5 * sd, 0.03), 0.14)
-    lo = S * (1 - min(max(5.5 * sd, 0.05), 0.60))
+    band5 = S * min(max(0.6 * sd, 0.006), 0.015 if sd < 0.08 else 0.008)
+    band25 = S * min(max(1.8 * sd, 0.015), 0.06)
+    band50 = S * min(max(3.2 * sd, 0.03), 0.12)
+    lo = S * (1 - min(max(5.0 * sd, 0.05), 0.50))
     hi = S * (1 + min(max(2.6 * sd, 0.03), 0.30))
     if kind == "leap":
         band5, band25 = 0.0, min(band25, S * 0.04)
@@ -123,7 +123,7 @@ def spx_chain(m: SampleMarket, day: date) -> Chain:
         T = minutes / px.MIN_YEAR
         if T <= 0:
             continue
-        atm = math.sqrt(float(expected_avg_var(v_q, T, p))) * 0.93 * level_noise
+        atm = math.sqrt(float(expected_avg_var(v_q, T, p, st["spike_q"]))) * 0.93 * level_noise
         sd = atm * math.sqrt(max(T, 1 / 365))
         w = KIND_WEIGHT[kind] * (SPXW_ON_MONTHLY if (kind == "monthly" and not am) else 1.0)
         quarterly = e.month in (3, 6, 9, 12)

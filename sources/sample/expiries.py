@@ -164,7 +164,9 @@ def spx_expiries(day: date) -> list[tuple[date, str, str]]:
             if e > day:
                 out[(e, "SPX")] = "monthly"
         eom = last_session_of_month(y, m)
-        if day <= eom <= day + timedelta(days=370) and (eom, "SPXW") not in out:
+        # End-of-month SPXW: every month out to ~6 months, quarter ends out to a year.
+        horizon = 370 if m in (3, 6, 9, 12) else 190
+        if day <= eom <= day + timedelta(days=horizon) and (eom, "SPXW") not in out:
             out[(eom, "SPXW")] = "eom"
     # LEAPs: the next two Decembers beyond a year (AM-settled SPX only, coarse strikes).
     for y in (day.year + 1, day.year + 2):

@@ -52,8 +52,8 @@ class Params:
     cooldown: int = 45  # sessions after an unwind with no new unwind
     gap_lo: float = 0.03  # unwind total drop, uniform in [gap_lo, gap_hi]
     gap_hi: float = 0.08
-    unwind_var_lo: float = 0.030  # variance added on an unwind day, uniform in [lo, hi]
-    unwind_var_hi: float = 0.090
+    unwind_var_lo: float = 0.070  # variance added on an unwind day, uniform in [lo, hi]
+    unwind_var_hi: float = 0.180
     crowd_reset_lo: float = 0.03
     crowd_reset_hi: float = 0.15
     recovery_share: float = 0.50  # share of the gap retraced over the following weeks
@@ -61,8 +61,10 @@ class Params:
     # risk-neutral variance (VIX family, VX, option ATM)
     vrp_mult: float = 1.18  # v_Q = vrp_mult * v + vrp_add
     vrp_add: float = 0.004
-    theta_q: float = 0.040  # risk-neutral long-run variance (vol 20 %)
+    theta_q: float = 0.044  # risk-neutral long-run variance (vol 21 %)
     kappa_q: float = 3.0
+    kappa_spike: float = 20.0  # event variance (unwinds, jumps) decays fast: half-life ~9 sessions
+    vrp_spike: float = 1.3  # risk-neutral premium on the event variance
     vix_noise: float = 0.012  # relative daily noise on each VIX-family close
 
 
@@ -79,11 +81,24 @@ def _ndtr_scalar(x: float) -> float:
     return 0.5 * math.erfc(-x / math.sqrt(2.0))
 
 
-def expected_avg_var(v_q: np.ndarray | float, tau: np.ndarray | float, p: Params = DEFAULT):
-    """E^Q[average variance over tau years] in the mean-reverting (Heston) variance model."""
-    kt = np.maximum(p.kappa_q * np.asarray(tau, dtype=float), 1e-9)
-    f = (1.0 - np.exp(-kt)) / kt
-    return p.theta_q + (np.asarray(v_q) - p.theta_q) * f
+def _avg_factor(k: float, tau):
+    kt = np.maximum(k * np.asarray(tau, dtype=float), 1e-9)
+    return (1.0 - np.exp(-kt)) / kt
+
+
+def expected_avg_var(v_q, tau, p: Params = DEFAULT, spike_q=0.0):
+    """E^Q[average variance over tau years]: the base variance reverts to theta_q at kappa_q, the
+    event spike decays to zero at kappa_spike (so stress inverts the short end)."""
+    return (p.theta_q + (np.asarray(v_q) - p.theta_q) * _avg_factor(p.kappa_q, tau)
+            + np.asarray(spike_q) * _avg_factor(p.kappa_spike, tau))
+
+
+def forward_avg_var(v_q, spike_q, T, tau, p: Params = DEFAULT):
+    """E^Q[average variance over [T, T + tau]] seen today (the VX futures' underlying)."""
+    T = np.asarray(T, dtype=float)
+    vT = p.theta_q + (np.asarray(v_q) - p.theta_q) * np.exp(-p.kappa_q * T)
+    sT = np.asarray(spike_q) * np.exp(-p.kappa_spike * T)
+    return expected_avg_var(vT, tau, p, sT)
 
 
 def risk_neutral_var(v: np.ndarray | float, p: Params = DEFAULT):
@@ -109,14 +124,16 @@ def simulate(seed: int, p: Params = DEFAULT) -> _Path:
     dt = 1.0 / TRADING_DAYS
     sdt = math.sqrt(dt)
     rho, rc = p.rho, math.sqrt(1 - p.rho**2)
-    v = np.empty(n)
+    v = np.empty(n)  # total variance = base + spike
+    spike = np.empty(n)
     c = np.empty(n)
     logret = np.empty(n)  # close-to-close log return
     gap = np.zeros(n)  # overnight log gap (open vs previous close)
     unwind = np.zeros(n, dtype=bool)
     jump = np.zeros(n, dtype=bool)
     since = np.empty(n, dtype=np.int64)
-    vi, ci = p.v0, p.crowd0
+    vi, ci, sk = p.v0, p.crowd0, 0.0
+    spike_decay = math.exp(-p.kappa_spike * dt)
     last_unwind = -10_000
     recovery = 0.0  # log-return still to be retraced after an unwind
     jump_p = p.jump_rate * dt
@@ -124,16 +141,17 @@ def simulate(seed: int, p: Params = DEFAULT) -> _Path:
         zv, zs = z[i, Z_VAR], z[i, Z_SPX]
         theta_t = p.theta * (1.0 - p.theta_crowd * ci)
         sv = math.sqrt(max(vi, 0.0))
+        st = math.sqrt(vi + sk)
         # SPX: variance of the step is the start-of-day variance
         eps = rho * zv + rc * zs
-        r = (p.mu + p.mu_crowd * ci - 0.5 * vi) * dt + sv * sdt * eps
+        r = (p.mu + p.mu_crowd * ci - 0.5 * (vi + sk)) * dt + st * sdt * eps
         g = 0.0
         hazard = 0.0 if i - last_unwind <= p.cooldown else p.h0 + p.h1 * ci**p.h_pow
         if i > 0 and u[i, U_HAZARD] < hazard:
             size = p.gap_lo + (p.gap_hi - p.gap_lo) * u[i, U_GAP]
             g = -0.7 * size  # most of the drop is the overnight gap
             r = -size + 0.15 * sv * sdt * eps
-            vi = vi + p.unwind_var_lo + (p.unwind_var_hi - p.unwind_var_lo) * u[i, U_UVAR]
+            sk = sk + p.unwind_var_lo + (p.unwind_var_hi - p.unwind_var_lo) * u[i, U_UVAR]
             ci = p.crowd_reset_lo + (p.crowd_reset_hi - p.crowd_reset_lo) * u[i, U_RESET]
             unwind[i] = True
             last_unwind = i
@@ -147,16 +165,18 @@ def simulate(seed: int, p: Params = DEFAULT) -> _Path:
                 js = p.jump_mean + p.jump_sd * z[i, Z_JUMP]
                 r += js
                 g = 0.6 * js
-                vi += p.jump_var
+                sk += p.jump_var
                 jump[i] = True
             vi_new = vi + p.kappa * (theta_t - vi) * dt + p.xi * sv * sdt * zv
             vi_new = max(vi_new, p.v_floor)
-            dv_up = max(vi_new - p.theta, 0.0)
+            sk *= spike_decay
+            dv_up = max(vi_new + sk - p.theta, 0.0)
             ci = ci + p.crowd_growth * (1.0 - ci) * dt + p.crowd_sd * sdt * z[i, Z_CROWD] \
                 * math.sqrt(ci * (1.0 - ci) + 0.01) - p.crowd_vol_drag * dv_up * dt
             ci = min(max(ci, 0.01), 0.99)
             vi = vi_new
-        v[i] = vi
+        v[i] = vi + sk
+        spike[i] = sk
         c[i] = ci
         logret[i] = r if i > 0 else 0.0
         gap[i] = g
@@ -175,10 +195,11 @@ def simulate(seed: int, p: Params = DEFAULT) -> _Path:
     low = np.minimum(opn, close) * np.exp(-lo_ex)
     opn, high, low = np.round(opn, 2), np.round(high, 2), np.round(low, 2)
 
-    v_q = risk_neutral_var(v, p)
-    vix = 100 * np.sqrt(expected_avg_var(v_q, 30 / 365, p)) * np.exp(p.vix_noise * z[:, Z_VIX])
-    vix9d = 100 * np.sqrt(expected_avg_var(v_q, 9 / 365, p)) * np.exp(1.6 * p.vix_noise * z[:, Z_VIX9])
-    vix3m = 100 * np.sqrt(expected_avg_var(v_q, 93 / 365, p)) * np.exp(0.6 * p.vix_noise * z[:, Z_VIX3])
+    v_q = risk_neutral_var(v - spike, p)
+    s_q = p.vrp_spike * spike
+    vix = 100 * np.sqrt(expected_avg_var(v_q, 30 / 365, p, s_q)) * np.exp(p.vix_noise * z[:, Z_VIX])
+    vix9d = 100 * np.sqrt(expected_avg_var(v_q, 9 / 365, p, s_q)) * np.exp(1.6 * p.vix_noise * z[:, Z_VIX9])
+    vix3m = 100 * np.sqrt(expected_avg_var(v_q, 93 / 365, p, s_q)) * np.exp(0.6 * p.vix_noise * z[:, Z_VIX3])
     fam = {}
     for name, cl, scale in (("vix", vix, 1.0), ("vix9d", vix9d, 1.5), ("vix3m", vix3m, 0.6)):
         cl = np.round(cl, 2)
@@ -202,7 +223,7 @@ def simulate(seed: int, p: Params = DEFAULT) -> _Path:
     frame = pl.DataFrame({
         "date": dates,
         "spx_open": opn, "spx_high": high, "spx_low": low, "spx_close": close,
-        "variance": v, "variance_q": v_q,
+        "variance": v, "variance_q": v_q, "spike_q": s_q,
         "vix_open": fam["vix"][0], "vix_high": fam["vix"][1], "vix_low": fam["vix"][2], "vix": fam["vix"][3],
         "vix9d_open": fam["vix9d"][0], "vix9d_high": fam["vix9d"][1], "vix9d_low": fam["vix9d"][2],
         "vix9d": fam["vix9d"][3],

@@ -14,7 +14,7 @@ import polars as pl
 
 from sources.sample import expiries as ex
 from sources.sample import pricing as px
-from sources.sample.market import SampleMarket
+from sources.sample.market import SampleMarket, expected_avg_var, forward_avg_var
 from sources.sample.textfmt import dec, lines, scaled
 
 CONVEXITY = 0.045  # VX trades below sqrt(E[forward variance]) by up to this share (Jensen)
@@ -31,14 +31,12 @@ def vx_curve(m: SampleMarket, idx: np.ndarray, expiry_ord: np.ndarray) -> np.nda
     f = m._sim.frame
     dates = m._sim.ordinals
     v_q = f["variance_q"].to_numpy()[idx]
+    s_q = f["spike_q"].to_numpy()[idx]
     T = np.maximum(expiry_ord - dates[idx], 0) / 365.0
-    ev = p.theta_q + (v_q - p.theta_q) * np.exp(-p.kappa_q * T)
-    kt = p.kappa_q * 30 / 365
-    fwd_var = p.theta_q + (ev - p.theta_q) * (1 - np.exp(-kt)) / kt
-    fut = 100 * np.sqrt(fwd_var) * (1 - CONVEXITY * (1 - np.exp(-4.0 * T)))
+    fut = 100 * np.sqrt(forward_avg_var(v_q, s_q, T, 30 / 365, p)) * (1 - CONVEXITY * (1 - np.exp(-4.0 * T)))
     # Anchor the front to the observed VIX (its noise is real market noise, not model error).
     vix = f["vix"].to_numpy()[idx]
-    vix_model = 100 * np.sqrt(p.theta_q + (v_q - p.theta_q) * (1 - np.exp(-kt)) / kt)
+    vix_model = 100 * np.sqrt(expected_avg_var(v_q, 30 / 365, p, s_q))
     fut = fut + (vix - vix_model) * np.exp(-T / 0.08)
     u = px.contract_uniform(m.seed, expiry_ord, dates[idx].astype(float), np.zeros_like(idx),
                             np.full_like(idx, ROOT_ID_VX), 7)

@@ -27,7 +27,7 @@ def test_parses_with_zero_rejects(drop):
     assert p.meta["quote_date"] == DAY
     assert p.meta["underlyings"] == ["SPX"]
     lines = path.read_text().count("\n")
-    assert 3000 <= lines <= 5200
+    assert 3000 <= lines <= 5600  # grows with the index level: strikes are in points
 
 
 def test_preamble_is_byte_exact_cboe(drop):
