@@ -21,8 +21,10 @@ import polars as pl
 from sources import calendar
 from sources.base import Format, Parsed, SourceError
 from sources.rows import (
+    bad_count,
     bad_date,
     body_fields,
+    count_of,
     date_of,
     field_count,
     finish,
@@ -81,14 +83,7 @@ def _session_check(f: pl.DataFrame, col: str = "d") -> pl.Expr:
 
 
 def _value_checks(values: list[str]) -> list[pl.Expr]:
-    out = []
-    for v in values:
-        out.append(not_a_number(v, v))
-        out.append(pl.when(number(v) < 0).then(pl.format(f"{v} {{}} is negative", pl.col(v))))
-        if v in COUNTS:
-            out.append(pl.when(number(v) != number(v).round())
-                       .then(pl.format(f"{v} {{}} is not a whole count", pl.col(v))))
-    return out
+    return [e for v in values for e in (not_a_number(v, v), bad_count(v, whole=v in COUNTS))]
 
 
 def _typed(values: list[str], scale: pl.Expr | None = None) -> dict[str, pl.Expr]:
@@ -98,7 +93,7 @@ def _typed(values: list[str], scale: pl.Expr | None = None) -> dict[str, pl.Expr
         if v not in values:
             out[v] = pl.lit(None, pl.Int64 if v in COUNTS else pl.Float64)
         elif v in COUNTS:
-            out[v] = number(v).round().cast(pl.Int64)
+            out[v] = count_of(v)
         else:
             out[v] = number(v) * (scale if scale is not None else 1.0)
     return out

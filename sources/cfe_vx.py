@@ -26,8 +26,10 @@ import polars as pl
 from sources.base import Format, Parsed, SourceError
 from sources.calendar import is_session, previous_session
 from sources.rows import (
+    bad_count,
     bad_date,
     body_fields,
+    count_of,
     date_of,
     field_count,
     finish,
@@ -203,6 +205,7 @@ def parse_history(data: bytes, file: str = "<bytes>") -> Parsed:
         pl.col("label_err"),
         pl.when(pl.col("label").is_null()).then(pl.lit("missing contract label")),
         *[not_a_number(c, c) for c in numeric],
+        *[bad_count(c, c.replace("_", " ")) for c in ("volume", "open_interest") if c in names],
         pl.when(pl.any_horizontal([pl.col(f"n_{c}") < 0 for c in _PRICES]))
         .then(pl.lit("negative price")),
         # CFE lists a contract with zero-filled rows before its first quote: no trade, no
@@ -225,9 +228,8 @@ def parse_history(data: bytes, file: str = "<bytes>") -> Parsed:
     rows = good.select(
         trade_date="d", expiry="expiry", contract=pl.col("contract"), weekly="weekly",
         open="p_open", high="p_high", low="p_low", close="p_close", settle="p_settle",
-        volume=pl.col("n_volume").round().cast(pl.Int64) if "volume" in names else pl.lit(None, pl.Int64),
-        open_interest=(pl.col("n_open_interest").round().cast(pl.Int64)
-                       if "open_interest" in names else pl.lit(None, pl.Int64)),
+        volume=count_of("volume") if "volume" in names else pl.lit(None, pl.Int64),
+        open_interest=count_of("open_interest") if "open_interest" in names else pl.lit(None, pl.Int64),
         price_flag=flag, line="line",
     )
     iso = f["trade_date"].drop_nulls().head(1).str.contains("-").any()

@@ -37,6 +37,7 @@ ALLOWED_H = (1, 2, 4, 8)
 # No venue lets a perpetual pay more than a few percent per interval: 10 % is a broken row.
 MAX_ABS_RATE = 0.1
 _EARLIEST, _LATEST = datetime(2015, 1, 1), datetime(2100, 1, 1)
+_LATEST_MS = 4_102_444_800_000  # 2100-01-01 in ms
 _QUOTES = ("FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USDE", "USD", "PERP")
 _ARCHIVE_HEADER = "calc_time,funding_interval_hours,last_funding_rate"
 _ARCHIVE_ROW = re.compile(r"^\d{10,13},\d{1,2},-?[0-9.eE+-]+,?$")
@@ -76,14 +77,16 @@ def epoch_ms(col: str) -> pl.Expr:
     """An epoch field (ms, or s when it has 10 digits or fewer) as a UTC Datetime."""
     n = pl.col(col).str.strip_chars().cast(pl.Int64, strict=False)
     ms = pl.when(n.abs() < 100_000_000_000).then(n * 1000).otherwise(n)
+    # Out-of-range epochs must become null here: casting them makes polars panic.
+    ms = pl.when((ms >= 0) & (ms < _LATEST_MS)).then(ms)
     return ms.cast(pl.Datetime("ms")).cast(pl.Datetime("us"))
 
 
 def iso_utc(col: str) -> pl.Expr:
     """ISO 8601 text (`...Z`, `+00:00` or no zone, which is read as UTC) as a naive UTC Datetime."""
     t = pl.col(col).str.strip_chars().str.replace(r"[Zz]$", "+00:00").str.replace(" ", "T")
-    aware = t.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", time_zone="UTC", strict=False)
-    naive = t.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False)
+    aware = t.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", time_zone="UTC", strict=False, time_unit="us")
+    naive = t.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us")
     return pl.coalesce(aware.dt.replace_time_zone(None), naive).cast(pl.Datetime("us"))
 
 
@@ -172,7 +175,7 @@ def finish_funding(f: pl.DataFrame, *, file: str, format: str, meta: dict,
             sources += src
             start = i
     good = good.with_columns(
-        interval_h=pl.coalesce(pl.col("n_interval").cast(pl.Int32),
+        interval_h=pl.coalesce(pl.col("n_interval").cast(pl.Int32, strict=False),
                                pl.Series(intervals, dtype=pl.Int32)),
         _src=pl.when(pl.col("n_interval").is_not_null()).then(pl.lit("row"))
         .otherwise(pl.Series(sources, dtype=pl.String)),

@@ -164,13 +164,16 @@ def parse_yfinance(data: bytes, file: str = "<bytes>") -> Parsed:
     head = head_lines(text, 3)
     if len(head) < 3 or not head[1].lower().startswith("ticker,"):
         raise SourceError(file, 2, "yfinance CSV without its 'Ticker,...' header row")
-    fields = [_WORDS.get(h.strip().lower(), "x") for h in head[0].split(",")]
-    tickers = [t.strip() for t in head[1].split(",")]
+    fields = [_WORDS.get(h.strip().strip('"').lower(), "x") for h in head[0].split(",")]
+    tickers = [t.strip().strip('"') for t in head[1].split(",")]
     if len(tickers) != len(fields):
         raise SourceError(file, 2, f"the Price row has {len(fields)} columns, the Ticker row {len(tickers)}")
     pairs = [(i, c, tickers[i]) for i, c in enumerate(fields) if i and c in (*_OHLC, "volume")]
-    if not any(c == "close" for _, c, _ in pairs):
-        raise SourceError(file, 1, "yfinance CSV without a Close column")
+    if not pairs:
+        raise SourceError(file, 1, "yfinance header rows name no Open/High/Low/Close columns")
+    for t in dict.fromkeys(tk for _, _, tk in pairs):
+        if not any(c == "close" and tk == t for _, c, tk in pairs):
+            raise SourceError(file, 1, f"the Price/Ticker header rows give {t or 'a ticker'} no Close column")
     names = ["date", *[f"c{i}" for i in range(1, len(fields))]]
     body = body_fields(text, 3, names)
     parts = []

@@ -111,6 +111,24 @@ def not_a_number(text_col: str, label: str | None = None) -> pl.Expr:
     return pl.when(bad).then(pl.format(f"{label or text_col}: {{}} is not a number", t))
 
 
+# Larger than any count or volume a vendor prints: beyond it a field is garbage, not a number.
+MAX_COUNT = 1e15
+
+
+def count_of(col: str) -> pl.Expr:
+    """A count field (volume, open interest, issues) as Int64; see `bad_count` for the checks."""
+    return number(col).round().cast(pl.Int64, strict=False)
+
+
+def bad_count(col: str, label: str | None = None, *, whole: bool = True) -> pl.Expr:
+    """A reason when a count is negative, not whole (when `whole`) or absurdly large."""
+    v, name = number(col), label or col
+    return (pl.when(v < 0).then(pl.format(f"{name} {{}} is negative", pl.col(col)))
+            .when(v.abs() >= MAX_COUNT).then(pl.format(f"{name} {{}} is out of range", pl.col(col)))
+            .when(pl.lit(whole) & (v != v.round()))
+            .then(pl.format(f"{name} {{}} is not a whole count", pl.col(col))))
+
+
 def date_of(col: str, *formats: str) -> pl.Expr:
     """A date field tried against each strptime format in turn (null when none fits)."""
     txt = pl.col(col)
