@@ -15,7 +15,13 @@ from sources.base import Format, Parsed, SourceError, head_text
 # Reader modules, each exposing FORMAT (or FORMATS, a list) - stricter sniffers first.
 READERS = (
     "sources.cboe_chain",
-    "sources.cboe_index",
+    "sources.cboe_index",  # before index_ohlc/macro: same headers, told apart by US dates
+    "sources.cfe_vx",
+    "sources.funding_json",  # ccxt first within: its `info` repeats the venue's own keys
+    "sources.funding",
+    "sources.breadth",
+    "sources.index_ohlc",
+    "sources.macro",
 )
 
 
