@@ -552,16 +552,37 @@ def spot_gex(quotes: pl.DataFrame, conventions: GammaConventions | str | None = 
     return _spot_sums(rows, conv.name).select(list(SPOT_GEX_SCHEMA)).cast(SPOT_GEX_SCHEMA)
 
 
-def gamma_tables(quotes: pl.DataFrame, conventions: GammaConventions | str | None = None
-                 ) -> dict[str, pl.DataFrame]:
+TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+    "core.gamma_by_strike": BY_STRIKE_SCHEMA, "core.gamma_by_expiry": BY_EXPIRY_SCHEMA,
+    "core.gamma_profile": PROFILE_SCHEMA, "core.gamma_daily": DAILY_SCHEMA,
+}
+
+
+def gamma_tables(quotes: pl.DataFrame, conventions: GammaConventions | str | None = None, *,
+                 batch_rows: int = 250_000) -> dict[str, pl.DataFrame]:
     """All four gamma tables for the quotes of one or many quote_dates (grouped by date and
-    underlying). core.gamma_daily comes without MACD: run `add_gex_macd` over the stored history."""
+    underlying). core.gamma_daily comes without MACD: run `add_gex_macd` over the stored history.
+
+    Dates are processed in batches of about `batch_rows` quote rows (whole dates; every date is
+    independent), so a year of chains needs the working memory of a few days, not of the year.
+    """
     conv = resolve(conventions)
     if quotes.is_empty():
-        return {"core.gamma_by_strike": _empty(BY_STRIKE_SCHEMA),
-                "core.gamma_by_expiry": _empty(BY_EXPIRY_SCHEMA),
-                "core.gamma_profile": _empty(PROFILE_SCHEMA),
-                "core.gamma_daily": _empty(DAILY_SCHEMA)}
+        return {name: _empty(schema) for name, schema in TABLE_SCHEMAS.items()}
+    if quotes.height <= batch_rows:
+        return _gamma_tables(quotes, conv)
+    per_date = quotes.group_by("quote_date").len().sort("quote_date")
+    batch_of = (per_date["len"].cum_sum() - per_date["len"]) // max(1, batch_rows)
+    parts: dict[str, list[pl.DataFrame]] = {name: [] for name in TABLE_SCHEMAS}
+    for batch in per_date.with_columns(batch=batch_of).partition_by("batch", maintain_order=True):
+        out = _gamma_tables(quotes.filter(pl.col("quote_date").is_in(batch["quote_date"].implode())),
+                            conv)
+        for name, frame in out.items():
+            parts[name].append(frame)
+    return {name: pl.concat(frames) for name, frames in parts.items()}
+
+
+def _gamma_tables(quotes: pl.DataFrame, conv: GammaConventions) -> dict[str, pl.DataFrame]:
     rows = exposure_rows(quotes, conv)
     strikes = by_strike(rows, conv.name)
     expiries = by_expiry(rows, conv.name)

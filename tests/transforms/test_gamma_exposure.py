@@ -143,9 +143,11 @@ def test_several_dates_at_once_equal_each_date_alone():
     b = chain([("SPX", FEB18, 4100, "C", 120, 0.18, 0.002), ("SPX", FEB18, 4000, "P", 90, 0.2, 0.0025)],
               quote_date=date(2022, 2, 7), quote_ts=datetime(2022, 2, 7, 21, 30), spot=4100.0)
     both = gamma_tables(pl.concat([b, a]), "default")
+    batched = gamma_tables(pl.concat([b, a]), "default", batch_rows=1)  # one date per batch
     for name, frame in both.items():
         alone = pl.concat([gamma_tables(x, "default")[name] for x in (a, b)])
         assert frame.equals(alone), name
+        assert batched[name].equals(alone), name
 
 
 def test_the_latest_snapshot_of_a_date_wins():
