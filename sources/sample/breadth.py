@@ -64,14 +64,17 @@ def _returns(m: SampleMarket, idx: np.ndarray, u: Universe) -> tuple[np.ndarray,
     c = f["crowding"].to_numpy()[idx]
     unwind = f["unwind"].to_numpy()[idx]
     since = f["sessions_since_unwind"].to_numpy()[idx]
-    cache = m.__dict__.setdefault("_breadth_draws", {})
+    cache = m.cache("breadth_draws")
     if len(cache) > 4000:
         cache.clear()
+    rows = []
     for i in idx.tolist():
-        if i not in cache:
-            cache[i] = np.random.default_rng([m.seed, dates[i].toordinal(), STREAM_BREADTH]).standard_normal(
+        row = cache.get(i)
+        if row is None:
+            row = cache[i] = np.random.default_rng([m.seed, dates[i].toordinal(), STREAM_BREADTH]).standard_normal(
                 N_NAMES + N_SECTORS + 2)
-    z = np.stack([cache[i] for i in idx.tolist()])
+        rows.append(row)
+    z = np.stack(rows)
     # Leaders-minus-rest spread: positive drift when crowded; the crowded leaders fall hardest in an
     # unwind and lag in the recovery.
     spread = LEADER_DRIFT * c**2 + SPREAD_SD * z[:, 0]
@@ -103,17 +106,18 @@ def _rolling(a: np.ndarray, w: int, op) -> np.ndarray:
 def breadth_day(m: SampleMarket, day: date) -> pl.DataFrame:
     """One session's row. Rows are computed a calendar quarter at a time and cached: each depends
     only on sessions up to its own date, so the block size never changes a value."""
-    cache = m.__dict__.setdefault("_breadth_rows", {})
+    cache = m.cache("breadth_rows")
     key = (day.year, (day.month - 1) // 3)
-    if key not in cache:
+    rows = cache.get(key)
+    if rows is None:
         if len(cache) > 16:
             cache.clear()
         q0 = date(day.year, 3 * key[1] + 1, 1)
         y1, m1 = (day.year + 1, 1) if key[1] == 3 else (day.year, 3 * key[1] + 4)
         block = ex.sessions_between(q0, min(date(y1, m1, 1), ex.HORIZON))
         block = [d for d in block if d < date(y1, m1, 1)]
-        cache[key] = breadth_rows(m, block)
-    return cache[key].filter(pl.col("date") == day)
+        rows = cache[key] = breadth_rows(m, block)
+    return rows.filter(pl.col("date") == day)
 
 
 def breadth_rows(m: SampleMarket, days: list[date]) -> pl.DataFrame:

@@ -48,13 +48,14 @@ def _level(m: SampleMarket, day: date, coin: str) -> float:
 def premium_hours(m: SampleMarket, day: date, coin: str) -> tuple[np.ndarray, np.ndarray]:
     """Hourly premium (per 8 h) for the hours h with prev_close < h <= close(day), as (ms, premium).
     The level moves linearly from the previous session's to this one's across the window."""
-    cache = m.__dict__.setdefault("_premium", {})
+    cache = m.cache("premium")
     key = (day, coin)
-    if key not in cache:
+    out = cache.get(key)
+    if out is None:
         if len(cache) > 20_000:
             cache.clear()
-        cache[key] = _premium_hours(m, day, coin)
-    return cache[key]
+        out = cache[key] = _premium_hours(m, day, coin)
+    return out
 
 
 def _premium_hours(m: SampleMarket, day: date, coin: str) -> tuple[np.ndarray, np.ndarray]:

@@ -108,9 +108,10 @@ def drop_calendar(day: date):
 # -- FRED ---------------------------------------------------------------------------------------
 def dollar(m: SampleMarket, upto: date) -> pl.DataFrame:
     """DTWEXBGS on every session from the origin through `upto` (cached per market)."""
-    cache = m.__dict__.setdefault("_dollar", {})
+    cache = m.cache("dollar")
     key = upto.year
-    if key not in cache:
+    frame = cache.get(key)
+    if frame is None:
         end = date(key, 12, 31)
         days = ex.sessions_between(ORIGIN, min(end, ex.HORIZON))
         n = len(days)
@@ -127,8 +128,8 @@ def dollar(m: SampleMarket, upto: date) -> pl.DataFrame:
         for i in range(n):
             acc = 0.998 * acc + step[i]
             x[i] = acc
-        cache[key] = pl.DataFrame({"date": days, "value": DOLLAR0 * np.exp(x)})
-    return cache[key].filter(pl.col("date") <= upto)
+        frame = cache[key] = pl.DataFrame({"date": days, "value": DOLLAR0 * np.exp(x)})
+    return frame.filter(pl.col("date") <= upto)
 
 
 def fred_daily_text(frame: pl.DataFrame, series: str = "DTWEXBGS") -> str:

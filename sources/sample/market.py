@@ -7,6 +7,7 @@ Pure numpy/polars; writes nothing. Per-day detail (chains, funding ticks) lives 
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
@@ -255,8 +256,32 @@ def ndtr(x: np.ndarray) -> np.ndarray:
     return 0.5 * erfc(-np.asarray(x) / math.sqrt(2.0))
 
 
+class _Shared:
+    """What every SampleMarket of one (seed, params) shares: the path and the writers' caches."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.sim: _Path | None = None
+        self.caches: dict[str, dict] = {}
+
+
+_SHARED: dict[tuple[int, Params], _Shared] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared(seed: int, params: Params) -> _Shared:
+    with _SHARED_LOCK:
+        sh = _SHARED.get((seed, params))
+        if sh is None:
+            if len(_SHARED) >= 8:
+                _SHARED.pop(next(iter(_SHARED)))
+            sh = _SHARED[(seed, params)] = _Shared()
+        return sh
+
+
 class SampleMarket:
-    """A seeded market. Cheap to construct; the path is simulated on first use and cached."""
+    """A seeded market. Cheap to construct; the path is simulated on first use and shared by every
+    SampleMarket of the same seed in the process (a nightly flow builds one per day)."""
 
     def __init__(self, seed: int = 7, params: Params = DEFAULT):
         self.seed = int(seed)
@@ -266,8 +291,22 @@ class SampleMarket:
         return f"SampleMarket(seed={self.seed})"
 
     @cached_property
+    def _shared(self) -> _Shared:
+        return _shared(self.seed, self.params)
+
+    @property
     def _sim(self) -> _Path:
-        return simulate(self.seed, self.params)
+        sh = self._shared
+        if sh.sim is None:
+            with sh.lock:
+                if sh.sim is None:
+                    sh.sim = simulate(self.seed, self.params)
+        return sh.sim
+
+    def cache(self, name: str) -> dict:
+        """A named cache shared by every market of this seed (values must be pure functions of
+        the seed and their key)."""
+        return self._shared.caches.setdefault(name, {})
 
     # -- public API -------------------------------------------------------------------------
     def sessions(self, start: date, end: date) -> list[date]:

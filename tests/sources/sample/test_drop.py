@@ -8,6 +8,7 @@ import pytest
 
 from sources.cboe_index import parse as parse_index
 from sources.sample import SampleMarket, write_bootstrap, write_drop
+from sources.sample import market as market_module
 
 from .conftest import DAY
 
@@ -18,6 +19,7 @@ def _bytes(paths):
 
 def test_same_seed_same_bytes(drop, tmp_path):
     _, paths = drop
+    market_module._SHARED.clear()  # a fresh simulation, not the shared one
     again = write_drop(SampleMarket(seed=7), DAY, tmp_path)
     assert _bytes(paths) == _bytes(again)
 
@@ -31,10 +33,17 @@ def test_other_seed_other_bytes(drop, tmp_path):
 def test_a_day_is_the_same_whatever_was_simulated_before(tmp_path):
     m = SampleMarket(seed=7)
     m.path(date(2016, 1, 4), date(2027, 6, 30))
-    a = write_drop(m, date(2025, 7, 3), tmp_path / "a", sources=["spx_chain", "cboe_index"])
-    b = write_drop(SampleMarket(seed=7), date(2025, 7, 3), tmp_path / "b",
-                   sources=["spx_chain", "cboe_index"])
+    for d in m.sessions(date(2025, 6, 2), date(2025, 7, 2))[::5]:
+        write_drop(m, d, tmp_path / "warm")  # fills every writer's caches
+    a = write_drop(m, date(2025, 7, 3), tmp_path / "a")
+    market_module._SHARED.clear()
+    b = write_drop(SampleMarket(seed=7), date(2025, 7, 3), tmp_path / "b")
     assert _bytes(a) == _bytes(b)
+
+
+def test_markets_of_one_seed_share_the_simulation():
+    assert SampleMarket(5)._sim is SampleMarket(5)._sim
+    assert SampleMarket(5)._sim is not SampleMarket(6)._sim
 
 
 def test_index_increments_read_back(drop, market):
