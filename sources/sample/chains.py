@@ -17,7 +17,7 @@ from sources.dates import NEW_YORK
 from sources.sample import expiries as ex
 from sources.sample import pricing as px
 from sources.sample.market import SampleMarket, expected_avg_var
-from sources.sample.textfmt import dec, lines, num, scaled
+from sources.sample.textfmt import as_decimal, dec, lines, num, scaled
 
 HEADER = ("Expiration Date,Calls,Last Sale,Net,Bid,Ask,Volume,IV,Delta,Gamma,Open Interest,Strike,"
           "Puts,Last Sale,Net,Bid,Ask,Volume,IV,Delta,Gamma,Open Interest")
@@ -71,11 +71,14 @@ class Chain:
         head = (f"\n{self.name},Last: {_f32(self.spot)},Change:  {_f32(self.change)}\n"
                 f"{date_line(self.ts, self.index_bid, self.index_ask)}\n{HEADER}\n")
         f = self.frame
+        decimals = {"last": 2, "net": 2, "bid": 2, "ask": 2, "iv": 4, "delta": 4, "gamma": 4}
+        f = f.with_columns(pl.Series(f"{side}_{k}_x", as_decimal(f[f"{side}_{k}"].to_numpy(), d))
+                           for side in ("call", "put") for k, d in decimals.items())
         cols: list[pl.Expr] = [pl.col("exp_text"), pl.col("call_symbol")]
         side_cols = lambda s: [  # noqa: E731
-            num(f"{s}_last", 2), num(f"{s}_net", 2), num(f"{s}_bid", 2), num(f"{s}_ask", 2),
-            pl.col(f"{s}_volume").cast(pl.String), num(f"{s}_iv", 4), num(f"{s}_delta", 4),
-            num(f"{s}_gamma", 4), pl.col(f"{s}_oi").cast(pl.String)]
+            num(f"{s}_last_x"), num(f"{s}_net_x"), num(f"{s}_bid_x"), num(f"{s}_ask_x"),
+            pl.col(f"{s}_volume").cast(pl.String), num(f"{s}_iv_x"), num(f"{s}_delta_x"),
+            num(f"{s}_gamma_x"), pl.col(f"{s}_oi").cast(pl.String)]
         cols += side_cols("call")
         cols += [dec("strike_c", 2, strip=False), pl.col("put_symbol")]
         cols += side_cols("put")

@@ -33,12 +33,18 @@ def dec(col: str | pl.Expr, decimals: int, *, strip: bool = True) -> pl.Expr:
     return pl.concat_str([sign, ip, frac])
 
 
-def num(col: str | pl.Expr, decimals: int) -> pl.Expr:
-    """Fast path of `dec(..., strip=True)`: an exact k / 10**d double printed by polars' shortest
-    round-trip formatter is the decimal itself ("613.8", "0.0001"); only "x.0" needs trimming.
-    Scaled ints are never -0, so "-0" cannot appear."""
+def as_decimal(k: np.ndarray, decimals: int) -> np.ndarray:
+    """Scaled ints back to the exact doubles k / 10**d. numpy divides element by element (correctly
+    rounded); polars' `col / 100` multiplies by the reciprocal and prints 163.20000000000002."""
+    return np.asarray(k, dtype=np.int64) / float(10**decimals)
+
+
+def num(col: str | pl.Expr) -> pl.Expr:
+    """Fast path of `dec(..., strip=True)` for a Float64 column made by `as_decimal`: polars'
+    shortest round-trip formatter prints an exact k / 10**d double as the decimal itself ("613.8",
+    "0.0001"); only "x.0" needs trimming. Scaled ints are never -0, so "-0" cannot appear."""
     e = pl.col(col) if isinstance(col, str) else col
-    return (e / 10**decimals).cast(pl.String).str.strip_suffix(".0")
+    return e.cast(pl.String).str.strip_suffix(".0")
 
 
 def fixed(x: float, decimals: int) -> str:

@@ -96,3 +96,22 @@ def test_net_gex_negative_when_crowded_positive_when_calm(market):
     crowd, net = np.array(crowd), np.array(net)
     assert np.corrcoef(crowd, net)[0, 1] < -0.5
     assert np.median(net[crowd > 0.6]) < 0 < np.median(net[crowd < 0.35])
+
+
+def test_numbers_print_like_cboe(drop):
+    """Every numeric field is a plain decimal: no float noise (163.20000000000002), no exponent,
+    no trailing ".0", at most 4 decimals (2 for prices); strikes always with 2 decimals."""
+    import re
+
+    out, _ = drop
+    for name in ("spx_quotedata.csv", "vix_quotedata.csv"):
+        body = (out / name).read_text().splitlines()[4:]
+        plain = re.compile(r"^-?(0|[1-9]\d*)(\.\d*[1-9])?$")
+        for row in body[::7]:
+            f = row.split(",")
+            nums = f[2:11] + f[13:22]
+            assert all(plain.match(x) for x in nums), row
+            prices = f[2:6] + f[13:17]
+            assert all(len(x.split(".")[1]) <= 2 for x in prices if "." in x), row
+            assert all(len(x.split(".")[1]) <= 4 for x in nums if "." in x), row
+            assert re.match(r"^\d+\.\d\d$", f[11]), row
