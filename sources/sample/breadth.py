@@ -127,7 +127,7 @@ def breadth_rows(m: SampleMarket, days: list[date]) -> pl.DataFrame:
         return pl.DataFrame(schema={"date": pl.Date, **{k: pl.Int64 for k in FIELDS}})
     u = universe(m.seed)
     i0, i1 = m.index_of(days[0]), m.index_of(days[-1])
-    lo = max(i0 - (WINDOW - 1), 1)
+    lo = max(i0 - (WINDOW - 1), 0)
     idx = np.arange(lo, i1 + 1)
     r, vf = _returns(m, idx, u)
     cum = np.cumsum(r, axis=0)

@@ -185,8 +185,10 @@ def _fred_boot(m: SampleMarket, first_day: date, out: Path, years: float) -> lis
     start = max(first_day - timedelta(days=round(365.25 * years)), ORIGIN)
     d = macro.dollar(m, last).filter(pl.col("date") >= start)
     r = macro.reer(m, last).filter(pl.col("date") >= start.replace(day=1))
-    return [_write(out / "DTWEXBGS.csv", macro.fred_daily_text(d)),
-            _write(out / "RBUSBIS.csv", macro.fred_monthly_text(r))]
+    paths = [_write(out / "DTWEXBGS.csv", macro.fred_daily_text(d))] if d.height else []
+    if r.height:  # nothing published yet in the first weeks after the origin
+        paths.append(_write(out / "RBUSBIS.csv", macro.fred_monthly_text(r)))
+    return paths
 
 
 # -- registry ----------------------------------------------------------------------------------
@@ -251,6 +253,8 @@ def write_bootstrap(m: SampleMarket, first_day: date, out_dir: Path, years: floa
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
+    if first_day <= ORIGIN:  # nothing happened before the origin
+        return paths
     for name in _resolve(sources, BOOT_WRITERS):
         paths.extend(BOOT_WRITERS[name](m, first_day, out_dir, years))
     return paths

@@ -73,3 +73,14 @@ def test_bootstrap_index_history_covers_years_before(market, tmp_path):
 def test_non_session_is_refused(market, tmp_path):
     with pytest.raises(ValueError, match="not an XNYS session"):
         write_drop(market, date(2026, 11, 26), tmp_path)  # Thanksgiving
+
+
+def test_the_origin_session_and_the_first_bootstrap_are_readable(market, tmp_path):
+    from sources.formats import parse_file
+    from sources.sample import ORIGIN
+
+    assert write_bootstrap(market, ORIGIN, tmp_path / "none") == []
+    paths = write_drop(market, ORIGIN, tmp_path / "d") + write_bootstrap(market, date(2016, 1, 6), tmp_path / "b")
+    for p in paths:
+        parsed = parse_file(p)
+        assert parsed.fatal is None and parsed.rejects.height == 0, p.name
