@@ -16,7 +16,6 @@ CSV layouts:
 from __future__ import annotations
 
 import re
-from collections import Counter
 from datetime import datetime
 from pathlib import PurePath
 
@@ -90,26 +89,30 @@ def iso_utc(col: str) -> pl.Expr:
     return pl.coalesce(aware.dt.replace_time_zone(None), naive).cast(pl.Datetime("us"))
 
 
-def _interval(venue: str, gaps: list[int | None]) -> tuple[list[int], list[str]]:
-    """interval_h per row of one series from the hour gaps to the previous row (None: first)."""
-    fixed = FIXED_INTERVAL_H.get(venue)
-    n = len(gaps)
-    if fixed:
-        return [fixed] * n, ["venue"] * n
-    seen = [g for g in gaps if g in ALLOWED_H]
-    modal = Counter(seen).most_common(1)[0][0] if seen else None
-    out, src = [], []
-    for i, g in enumerate(gaps):
-        nxt = gaps[i + 1] if i + 1 < n else None
-        if g in ALLOWED_H:
-            out.append(g), src.append("spacing")
-        elif g is None and nxt in ALLOWED_H:  # the first event: its successor's spacing
-            out.append(nxt), src.append("spacing")
-        elif modal:  # a gap over a missing event: the series' usual spacing
-            out.append(modal), src.append("spacing")
-        else:
-            out.append(VENUE_DEFAULT_H.get(venue, 0)), src.append("venue default")
-    return out, src
+def _intervals(good: pl.DataFrame) -> pl.DataFrame:
+    """interval_h and where it came from, per event (rows sorted by venue, base, funding_ts).
+
+    A venue with a fixed interval gives it. Otherwise the hours since the series' previous event
+    when that is a funding interval (1, 2, 4, 8); for the first event its successor's spacing; over
+    a missing event (a 16 h gap) the series' most common spacing; a lone event the venue standard.
+    """
+    series = ["venue", "base"]
+    gap = (pl.col("funding_ts").diff().dt.total_minutes() / 60).round().cast(pl.Int64).over(series)
+    g = good.with_columns(_gap=gap).with_columns(_next=pl.col("_gap").shift(-1).over(series))
+    allowed = list(ALLOWED_H)
+    modal = (g.filter(pl.col("_gap").is_in(allowed))
+             .group_by(series).agg(_modal=pl.col("_gap").mode().min()))
+    g = g.join(modal, on=series, how="left")
+    fixed = pl.col("venue").replace_strict(FIXED_INTERVAL_H, default=None, return_dtype=pl.Int64)
+    default = pl.col("venue").replace_strict(VENUE_DEFAULT_H, default=0, return_dtype=pl.Int64)
+    spacing = (pl.when(pl.col("_gap").is_in(allowed)).then(pl.col("_gap"))
+               .when(pl.col("_gap").is_null() & pl.col("_next").is_in(allowed)).then(pl.col("_next"))
+               .otherwise(pl.col("_modal")))
+    return g.with_columns(
+        _interval=pl.coalesce(fixed, spacing, default),
+        _src=pl.when(fixed.is_not_null()).then(pl.lit("venue"))
+        .when(spacing.is_not_null()).then(pl.lit("spacing")).otherwise(pl.lit("venue default")),
+    ).drop("_gap", "_next", "_modal")
 
 
 def finish_funding(f: pl.DataFrame, *, file: str, format: str, meta: dict,
@@ -159,33 +162,17 @@ def finish_funding(f: pl.DataFrame, *, file: str, format: str, meta: dict,
         collapsed = good.height - last.height
         good = good.join(last, on=["venue", "base", "funding_ts", "line"], how="semi")
     # interval_h: the row's own, else the venue's fixed one, else the observed spacing.
-    good = good.sort("venue", "base", "funding_ts", "line")
-    gaps = good.select(
-        g=(pl.col("funding_ts").diff().dt.total_minutes() / 60).round().cast(pl.Int64)
-        .over("venue", "base"))["g"]
-    intervals: list[int] = []
-    sources: list[str] = []
-    keys = good.select("venue", "base").rows()
-    start = 0
-    for i in range(1, len(keys) + 1):
-        if i == len(keys) or keys[i] != keys[start]:
-            series_gaps = [None if start == j else gaps[j] for j in range(start, i)]
-            out, src = _interval(keys[start][0], series_gaps)
-            intervals += out
-            sources += src
-            start = i
-    good = good.with_columns(
+    good = _intervals(good.sort("venue", "base", "funding_ts", "line")).with_columns(
         interval_h=pl.coalesce(pl.col("n_interval").cast(pl.Int32, strict=False),
-                               pl.Series(intervals, dtype=pl.Int32)),
-        _src=pl.when(pl.col("n_interval").is_not_null()).then(pl.lit("row"))
-        .otherwise(pl.Series(sources, dtype=pl.String)),
+                               pl.col("_interval").cast(pl.Int32)),
+        _src=pl.when(pl.col("n_interval").is_not_null()).then(pl.lit("row")).otherwise("_src"),
     )
     rows = good.select(
         venue="venue", symbol="base", funding_ts="funding_ts", interval_h="interval_h",
         rate="n_rate", mark_price="n_mark_price", index_price="n_index_price",
         premium="n_premium", open_interest_usd="n_open_interest_usd", line="line",
     )
-    meta = {**meta, "interval_from": dict(Counter(good["_src"].to_list())),
+    meta = {**meta, "interval_from": dict(good.group_by("_src").len().sort("_src").rows()),
             "symbols": sorted(set(symbols.values()))}
     if snapshot:
         meta["snapshots_collapsed"] = collapsed
