@@ -65,10 +65,11 @@ def spx_iv(k: np.ndarray, T: np.ndarray, atm: np.ndarray, skew_mult: float = 1.0
 
 
 def vix_iv(k: np.ndarray, T: np.ndarray, atm: np.ndarray) -> np.ndarray:
-    """VIX option implied vol: high level, CALL skew (upside in VIX is where the demand is)."""
+    """VIX option implied vol: high level and a CALL skew (upside in VIX is where the demand is):
+    iv = atm + 0.40 asinh(x), x = ln(K/F) / sqrt(max(T, 30 days))."""
     x = k / np.sqrt(np.maximum(T, 30.0 / 365.0))
-    iv = atm + 0.28 * x + 0.10 * (np.sqrt(x * x + 0.09) - 0.3)
-    return np.clip(iv, 0.5 * atm, 4.0)
+    iv = atm + 0.40 * np.arcsinh(x)  # steep near the money, flattening far out (concave wing)
+    return np.clip(iv, 0.5 * atm, 3.0)
 
 
 def round_quotes(mid: np.ndarray, spread: np.ndarray):
