@@ -25,6 +25,8 @@ class Settings(BaseSettings):
         default=0.01, ge=0, le=1,
         description="A file with more refused rows than this share is rejected as a whole")
     gamma_preset: str = Field(default="default", description="Gamma convention preset")
+    gamma_rate: float = Field(default=0.04, description="r for model gamma (continuous, annual)")
+    gamma_div_yield: float = Field(default=0.013, description="q for model gamma (continuous, annual)")
 
     @cached_property
     def root(self) -> Path:

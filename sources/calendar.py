@@ -94,3 +94,9 @@ def last_completed_session(now: datetime) -> date:
     if is_session(d) and now >= session_close(d):
         return d
     return previous_session(d)
+
+
+@lru_cache(maxsize=1)
+def early_closes() -> frozenset[date]:
+    """Half-day sessions (13:00 New York close) in the calendar's range."""
+    return frozenset(d.date() for d in _calendar().early_closes)
