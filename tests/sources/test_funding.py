@@ -106,6 +106,12 @@ def test_bybit_error_envelope_is_reported(fixtures):
         parse_file(path)
 
 
+def test_okx_error_envelope_is_reported():
+    data = b'{"code":"51001","msg":"Instrument ID does not exist","data":[]}'
+    with pytest.raises(SourceError, match="code=51001: Instrument ID does not exist"):
+        parse_bytes(data, "okx.json")
+
+
 def test_hyperliquid_history_is_hourly_even_across_a_gap(fixtures):
     p = parse_file(fixtures / "hyperliquid_funding_history" / "hyperliquid_fundingHistory_ETH.json")
     assert p.rows["interval_h"].to_list() == [1, 1, 1, 1]  # 03:00 is missing: still 1 h
