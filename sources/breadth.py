@@ -29,6 +29,7 @@ from sources.rows import (
     field_count,
     finish,
     first_line,
+    header_names,
     not_a_number,
     number,
     stem_tokens,
@@ -136,7 +137,7 @@ def sniff_generic(head: str) -> bool:
 
 def parse_generic(data: bytes, file: str = "<bytes>") -> Parsed:
     text = text_of(data, file)
-    header = [h.strip().strip('"').lower() for h in text.split("\n", 1)[0].split(",")]
+    header = header_names(text.split("\n", 1)[0])
     values = [h for h in header if h in VALUES]
     if header[:2] != ["date", "exchange"] or not values:
         raise SourceError(file, 1, "header must start date,exchange and name breadth columns "
@@ -166,7 +167,7 @@ def sniff_constituents(head: str) -> bool:
 
 def parse_constituents(data: bytes, file: str = "<bytes>") -> Parsed:
     text = text_of(data, file)
-    header = [h.strip().strip('"').lower() for h in text.split("\n", 1)[0].split(",")]
+    header = header_names(text.split("\n", 1)[0])
     if header[:3] != ["date", "symbol", "close"]:
         raise SourceError(file, 1, "header must be date,symbol,close[,volume][,exchange]")
     f = body_fields(text, 1, header).with_columns(d=date_of("date", *_ISO_OR_US),

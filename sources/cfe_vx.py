@@ -34,6 +34,7 @@ from sources.rows import (
     field_count,
     finish,
     head_lines,
+    header_names,
     join_flags,
     not_a_number,
     number,
@@ -158,7 +159,7 @@ def parse_history(data: bytes, file: str = "<bytes>") -> Parsed:
     if at is None:
         raise SourceError(file, 1, "no 'Trade Date,Futures,Open,High,Low,Close,Settle,...' header in "
                           "the first lines: not a CFE VX history file")
-    header = [h.strip().strip('"').lower() for h in head[at].split(",")]
+    header = header_names(head[at])
     while header and header[-1] == "":  # trailing commas
         header.pop()
     names = [_COLUMNS.get(h, f"x{i}") for i, h in enumerate(header)]

@@ -22,7 +22,16 @@ from pathlib import PurePath
 import polars as pl
 
 from sources.base import Format, Parsed, SourceError
-from sources.rows import SCHEMAS, body_fields, field_count, finish, not_a_number, number, text_of
+from sources.rows import (
+    SCHEMAS,
+    body_fields,
+    field_count,
+    finish,
+    header_names,
+    not_a_number,
+    number,
+    text_of,
+)
 
 TABLE = "raw.funding_rates"
 COLUMNS = SCHEMAS[TABLE]
@@ -232,7 +241,7 @@ def sniff_rest_csv(head: str) -> bool:
 def _header_frame(text: str, file: str, required: tuple[str, ...]) -> tuple[int, list[str], pl.DataFrame]:
     lines = text.split("\n", 50)
     at = next((i for i, ln in enumerate(lines[:50]) if ln.strip() and not ln.startswith("#")), 0)
-    header = [h.strip().strip('"').lower() for h in lines[at].split(",")]
+    header = header_names(lines[at])
     missing = [c for c in required if c not in header]
     if missing:
         raise SourceError(file, at + 1, f"header lacks column(s) {', '.join(missing)}")

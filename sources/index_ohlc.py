@@ -31,6 +31,7 @@ from sources.rows import (
     finish,
     first_line,
     head_lines,
+    header_names,
     not_a_number,
     number,
     ohlc_checked,
@@ -53,7 +54,7 @@ _NULLS = ("null", "nan", "NaN", "None", "-")
 
 
 def _columns(header: str) -> list[str]:
-    return [_WORDS.get(h.strip().strip('"').lower(), f"x{i}") for i, h in enumerate(header.split(","))]
+    return [_WORDS.get(h, f"x{i}") for i, h in enumerate(header_names(header))]
 
 
 def _first_data(head: str, skip: int) -> str:
@@ -164,8 +165,8 @@ def parse_yfinance(data: bytes, file: str = "<bytes>") -> Parsed:
     head = head_lines(text, 3)
     if len(head) < 3 or not head[1].lower().startswith("ticker,"):
         raise SourceError(file, 2, "yfinance CSV without its 'Ticker,...' header row")
-    fields = [_WORDS.get(h.strip().strip('"').lower(), "x") for h in head[0].split(",")]
-    tickers = [t.strip().strip('"') for t in head[1].split(",")]
+    fields = [_WORDS.get(h, "x") for h in header_names(head[0])]
+    tickers = header_names(head[1], lower=False)
     if len(tickers) != len(fields):
         raise SourceError(file, 2, f"the Price row has {len(fields)} columns, the Ticker row {len(tickers)}")
     pairs = [(i, c, tickers[i]) for i, c in enumerate(fields) if i and c in (*_OHLC, "volume")]

@@ -23,6 +23,7 @@ from sources.rows import (
     field_count,
     finish,
     first_line,
+    header_names,
     not_a_number,
     number,
     text_of,
@@ -59,7 +60,7 @@ def _time_et(col: str) -> pl.Expr:
 
 def parse_events(data: bytes, file: str = "<bytes>") -> Parsed:
     text = text_of(data, file)
-    header = [h.strip().strip('"').lower() for h in text.split("\n", 1)[0].split(",")]
+    header = header_names(text.split("\n", 1)[0])
     if header[:2] != ["date", "event"]:
         raise SourceError(file, 1, "header must start date,event[,time_et]")
     names = [h if h in ("date", "event", "time_et") else f"x{i}" for i, h in enumerate(header)]
@@ -97,7 +98,7 @@ def sniff_fred(head: str) -> bool:
 
 def parse_fred(data: bytes, file: str = "<bytes>") -> Parsed:
     text = text_of(data, file)
-    header = [h.strip().strip('"') for h in text.split("\n", 1)[0].split(",")]
+    header = header_names(text.split("\n", 1)[0], lower=False)
     if not _FRED_HEADER.match(",".join(header)):
         raise SourceError(file, 1, "header must be observation_date,<SERIES>[,<SERIES>...]")
     series = [s.upper() for s in header[1:]]

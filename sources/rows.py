@@ -11,7 +11,7 @@ from pathlib import PurePath
 
 import polars as pl
 
-from sources.base import Parsed, SourceError, decode_text, rejects_frame
+from sources.base import Parsed, SourceError, decode_text, rejects_frame, to_number
 
 # Canonical columns per raw table (warehouse/ddl/10_raw.sql) as the readers produce them:
 # lineage file_id/batch_id is added at ingest, `line` is the 1-based source line.
@@ -61,6 +61,12 @@ def head_lines(text: str, n: int = 40) -> list[str]:
     return text[: 64 * 1024].split("\n")[:n]
 
 
+def header_names(line: str, *, lower: bool = True) -> list[str]:
+    """A header line's column names: blanks and double quotes stripped, lower-cased by default."""
+    names = [h.strip().strip('"').strip() for h in line.lstrip("\ufeff").split(",")]
+    return [n.lower() for n in names] if lower else names
+
+
 def first_line(head: str) -> str:
     """The sniffer's view of the first line: BOM, quotes and trailing blanks/commas removed."""
     line = head.lstrip("\ufeff").split("\n", 1)[0]
@@ -99,8 +105,9 @@ def body_fields(text: str, start: int, names: list[str], sep: str = ",") -> pl.D
 
 
 def number(col: str) -> pl.Expr:
-    """A field as Float64 (blank or non-numeric -> null); see `not_a_number` for the check."""
-    return pl.col(col).str.replace_all("\u2212", "-", literal=True).cast(pl.Float64, strict=False)
+    """A field as Float64 (blank or non-numeric -> null); see `not_a_number` for the check.
+    No thousands separators: a comma is always a field separator in these files."""
+    return to_number(col, thousands=False)
 
 
 def not_a_number(text_col: str, label: str | None = None) -> pl.Expr:
