@@ -144,6 +144,7 @@ CREATE TABLE IF NOT EXISTS core.recommendations (
     widened_long_put      DOUBLE,
     widened_short_call    DOUBLE,
     widened_long_call     DOUBLE,
+    widened_contracts     BIGINT,           -- condors opened on the widened night
     roll                  BOOLEAN,          -- roll guidance tonight (funding normalised after a widened period)
     roll_expiry           DATE,
     roll_from_short_put   DOUBLE,
