@@ -108,12 +108,118 @@ def build_market(wh: Warehouse, dates: list[date], settings: Settings) -> StepRe
     return StepResult("market", counts)
 
 
+@task(name="build-signals", cache_policy=NO_CACHE)
+def build_signals(wh: Warehouse, dates: list[date], settings: Settings) -> StepResult:
+    """core.signals_daily and core.signal_evidence over the stored history up to max(dates)."""
+    from transforms.signals import SignalParams, signal_evidence, signals_daily
+
+    end = max(dates)
+    params = SignalParams(gamma_preset=settings.gamma_preset)
+    gamma = wh.table("core.gamma_daily", "underlying = ? and preset = ? and date <= ?",
+                     [params.underlying, params.gamma_preset, end], order_by="date")
+    funding = wh.table("core.funding_daily", "venue = ? and symbol = ? and date <= ?",
+                       [params.funding_venue, params.funding_symbol, end], order_by="date")
+    sig = signals_daily(gamma, funding, reads.history(wh, "core.breadth_daily", end=end),
+                        reads.history(wh, "core.vol_daily", end=end),
+                        reads.history(wh, "core.macro_daily", end=end), params)
+    counts = {"core.signals_daily": write_dated(wh, "core.signals_daily", sig, dates),
+              "core.signal_evidence": write_dated(wh, "core.signal_evidence", signal_evidence(sig, params),
+                                                  dates, date_col="as_of")}
+    return StepResult("signals", counts)
+
+
+def night_trust(wh: Warehouse, as_of: date) -> tuple[bool, str]:
+    """The data-quality gate of the recommendations: `expectations.night_is_trusted(wh, as_of)`
+    when the audit exposes it; until then, any failed critical row in audit.validations for the
+    night. (False, reason) means: emit no recommendation from this night's data."""
+    try:
+        from expectations import night_is_trusted  # type: ignore[attr-defined]
+    except ImportError:
+        night_is_trusted = None
+    if night_is_trusted is not None:
+        res = night_is_trusted(wh, as_of)
+        ok, why = (res if isinstance(res, tuple) else (getattr(res, "trusted", res), getattr(res, "reason", "")))
+        return bool(ok), str(why or ("" if ok else "critical data-quality checks failed"))
+    bad = wh.sql("select table_name, expectation from audit.validations where as_of = ? and "
+                 "severity = 'critical' and not success order by 1, 2", [as_of])
+    if bad.is_empty():
+        return True, ""
+    names = ", ".join(f"{t}:{e}" for t, e in bad.unique().iter_rows())
+    return False, f"{bad.height} critical check(s) failed: {names}"
+
+
+@task(name="build-recommendations", cache_policy=NO_CACHE)
+def build_recommendations(wh: Warehouse, dates: list[date], settings: Settings) -> StepResult:
+    """core.recommendations, _legs and _payoff night by night (each night sees the previous one's
+    row: size caps in an unwind, the widened condor carried for roll guidance)."""
+    from transforms.alvh import AlvhParams, recommend
+
+    params = AlvhParams()
+    sig = wh.table("core.signals_daily", "date in (select unnest(?::date[]))", [list(dates)])
+    by_day = {r["date"]: r for r in sig.iter_rows(named=True)}
+    counts: dict[str, int] = {}
+    untrusted = []
+    for d in dates:
+        trusted, why = night_trust(wh, d)
+        if not trusted:
+            untrusted.append(d)
+        prev = wh.sql("select * from core.recommendations where as_of < ? and status = 'ok' "
+                      "order by as_of desc limit 1", [d])
+        rec = recommend(d, reads.option_quotes(wh, [d], "SPX"), signals=by_day.get(d),
+                        vix_quotes=reads.option_quotes(wh, [d], "VIX"),
+                        vx_futures=wh.table("raw.vx_futures", "trade_date = ?", [d]),
+                        prev=prev.row(0, named=True) if prev.height else None, params=params,
+                        trusted=trusted, untrusted_reason=why)
+        with wh.transaction():
+            for table, frame in (("core.recommendations", rec.summary),
+                                 ("core.recommendation_legs", rec.legs),
+                                 ("core.recommendation_payoff", rec.payoff)):
+                counts[table] = counts.get(table, 0) + write_dated(wh, table, frame, [d], date_col="as_of")
+    note = f"untrusted, no recommendation: {', '.join(map(str, untrusted))}" if untrusted else ""
+    return StepResult("alvh", counts, note)
+
+
+@task(name="build-backtest", cache_policy=NO_CACHE)
+def build_backtest(wh: Warehouse, dates: list[date], settings: Settings) -> StepResult:
+    """core.backtest_trades / _daily: the books replayed over every stored session up to the last
+    one built (rows for D only read data through D, so rewriting them is idempotent), and
+    core.backtest_metrics for the sessions asked for."""
+    from transforms.backtest import BacktestParams, Inputs, backtest, backtest_metrics
+
+    params = BacktestParams()
+    stored = wh.scalar("select max(date) from core.backtest_daily")
+    end = max([*dates, *([stored] if stored else [])])
+    cols = 'quote_date, root, expiry, strike, "right", underlying, spot, bid, ask, iv, delta'
+    quotes = {u: wh.sql(f"select {cols} from raw.option_quotes where underlying = ? and "
+                        "quote_date <= ? and expiry >= quote_date and expiry - quote_date <= ? "
+                        "order by quote_date, root, expiry, strike, \"right\"", [u, end, dte])
+              for u, dte in (("SPX", params.alvh.max_dte + 1), ("VIX", 150))}
+    if quotes["SPX"].is_empty():
+        return StepResult("backtest", {}, "no SPX chains stored")
+    out = backtest(Inputs(
+        spx_quotes=quotes["SPX"], vix_quotes=quotes["VIX"],
+        vx_futures=reads.history(wh, "raw.vx_futures", end=end, date_col="trade_date"),
+        index_bars=reads.index_bars(wh, ["SPX", "VIX"], end=end),
+        signals=reads.history(wh, "core.signals_daily", end=end)), params)
+    daily, trades = out["core.backtest_daily"], out["core.backtest_trades"]
+    metrics = backtest_metrics(daily, trades, [d for d in dates if d <= end], params)
+    with wh.transaction():
+        wh.delete("core.backtest_daily", "date <= ?", [end])
+        wh.delete("core.backtest_trades", "true")
+        counts = {"core.backtest_daily": wh.append("core.backtest_daily", daily),
+                  "core.backtest_trades": wh.append("core.backtest_trades", trades),
+                  "core.backtest_metrics": write_dated(wh, "core.backtest_metrics", metrics, dates,
+                                                       date_col="as_of")}
+    return StepResult("backtest", counts)
+
+
 Step = Callable[..., StepResult]
 
 
 def steps() -> list[tuple[str, Step]]:
     """Build steps in dependency order."""
-    return [("gamma", build_gamma), ("market", build_market)]
+    return [("gamma", build_gamma), ("market", build_market), ("signals", build_signals),
+            ("alvh", build_recommendations)]
 
 
 def build_sessions(wh: Warehouse, settings: Settings, dates: list[date], *,
