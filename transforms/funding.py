@@ -220,8 +220,10 @@ def _composite(venue_rows: pl.DataFrame, keys: list[str], symbol: pl.Expr) -> pl
         ok = pl.col(c).is_not_null()
         return (pl.col(c) * pl.col("_w")).filter(ok).sum() / pl.col("_w").filter(ok).sum()
 
+    # Members in a fixed order: a float sum depends on it (joins above do not keep row order).
     return (
-        m.group_by(keys)
+        m.sort([*keys, "venue", "symbol"])
+        .group_by(keys)
         .agg(
             n_events=pl.col("n_events").sum(),
             funding_paid_bps=wmean("funding_paid_bps"),
