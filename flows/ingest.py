@@ -5,7 +5,7 @@ Wiring only: formats live in sources/, storage in warehouse/. Retries sit on fil
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
@@ -112,32 +112,65 @@ def _policy(parsed: Parsed, file: str, max_reject_ratio: float) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A landed file read and judged without the warehouse, ready for the one writer.
+
+    `parsed` is None when the file could not be read (`error` says why); with a policy refusal
+    both are set (the refused rows still go to audit.quarantine). Picklable, so a worker process
+    can make it (flows/backfill.py).
+    """
+
+    format: str | None
+    parsed: Parsed | None
+    error: str | None
+    unrecognised: bool = False
+
+
+def prepare_one(item: Landed, home: Path, max_reject_ratio: float) -> Prepared:
+    """Read and judge one landed file (CPU only: no warehouse, safe in any worker)."""
+    if item.error:
+        return Prepared(None, None, item.error, unrecognised=True)
+    shown = item.landed.original_path
+    data = item.landed.absolute(home).read_bytes()
+    try:
+        parsed = parse_bytes(data, shown)
+    except SourceError as e:
+        return Prepared(item.format, None, e.one_line())
+    refusal = _policy(parsed, shown, max_reject_ratio)
+    # `fatal` is summarised in `refusal`; dropping it keeps Prepared picklable (SourceError is not).
+    return Prepared(parsed.format, replace(parsed, fatal=None), refusal)
+
+
+def load_prepared(wh: Warehouse, item: Landed, prep: Prepared, batch_id: str,
+                  provenance: dict | None = None) -> FileOutcome:
+    """Register and load one prepared file (the writer's half of `load_one`)."""
+    lf = item.landed
+    shown = lf.original_path
+    if prep.parsed is None:
+        load_file(wh, lf, batch_id=batch_id, format=prep.format, table=None, rows=None,
+                  rejects=None, error=prep.error, provenance=provenance)
+        status = "unrecognised" if prep.unrecognised else "rejected"
+        return FileOutcome(shown, status, prep.format, error=prep.error, file_id=lf.file_id)
+    parsed, refusal = prep.parsed, prep.error
+    res = load_file(wh, lf, batch_id=batch_id, format=parsed.format, table=parsed.table,
+                    rows=parsed.rows, rejects=parsed.rejects, partition_by=parsed.partition_by,
+                    mode=parsed.mode, error=refusal, provenance=provenance)  # type: ignore[arg-type]
+    return FileOutcome(shown, res.status, parsed.format, parsed.table, res.rows_written,
+                       res.rows_quarantined, refusal, lf.file_id)
+
+
 def load_one(wh: Warehouse, item: Landed, home: Path, batch_id: str, *, force: bool,
-             max_reject_ratio: float, provenance: dict | None = None) -> FileOutcome:
+             max_reject_ratio: float, provenance: dict | None = None,
+             prepared: Prepared | None = None) -> FileOutcome:
+    """Load one landed file unless its bytes are known; `prepared` skips the parse (backfill)."""
     lf = item.landed
     prior = known_file(wh, lf.file_id)
     if prior is not None and not force:
         return FileOutcome(lf.original_path, "known", prior["format"], prior["table_name"],
                            file_id=lf.file_id)
-    shown = lf.original_path
-    if item.error:
-        load_file(wh, lf, batch_id=batch_id, format=None, table=None, rows=None, rejects=None,
-                  error=item.error, provenance=provenance)
-        return FileOutcome(shown, "unrecognised", error=item.error, file_id=lf.file_id)
-    data = lf.absolute(home).read_bytes()
-    try:
-        parsed = parse_bytes(data, shown)
-    except SourceError as e:
-        load_file(wh, lf, batch_id=batch_id, format=item.format, table=None, rows=None,
-                  rejects=None, error=e.one_line(), provenance=provenance)
-        return FileOutcome(shown, "rejected", item.format, error=e.one_line(), file_id=lf.file_id)
-    refusal = _policy(parsed, shown, max_reject_ratio)
-    rows = parsed.rows
-    res = load_file(wh, lf, batch_id=batch_id, format=parsed.format, table=parsed.table,
-                    rows=rows, rejects=parsed.rejects, partition_by=parsed.partition_by,
-                    mode=parsed.mode, error=refusal, provenance=provenance)  # type: ignore[arg-type]
-    return FileOutcome(shown, res.status, parsed.format, parsed.table, res.rows_written,
-                       res.rows_quarantined, refusal, lf.file_id)
+    prep = prepared if prepared is not None else prepare_one(item, home, max_reject_ratio)
+    return load_prepared(wh, item, prep, batch_id, provenance)
 
 
 @task(name="load-files", cache_policy=NO_CACHE)
