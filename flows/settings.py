@@ -27,6 +27,16 @@ class Settings(BaseSettings):
     gamma_preset: str = Field(default="default", description="Gamma convention preset")
     gamma_rate: float = Field(default=0.04, description="r for model gamma (continuous, annual)")
     gamma_div_yield: float = Field(default=0.013, description="q for model gamma (continuous, annual)")
+    # Scheduling and backfill (flows/deploy.py, flows/backfill.py, docs/scaling.md)
+    schedule_cron: str = Field(default="30 17 * * 1-5", description="When `alvh serve` runs the night")
+    schedule_timezone: str = Field(default="America/New_York", description="Time zone of the cron")
+    expected_sources: str = Field(
+        default="cboe_chain,cboe_index,cfe_vx,funding,breadth,macro",
+        description="Landing sources every night's drop should hold (comma-separated, --source drop)")
+    drop_wait_s: float = Field(default=1800.0, ge=0,
+                               description="Wait this long for missing vendor files before running")
+    drop_poll_s: float = Field(default=60.0, gt=0, description="Look for missing files this often")
+    backfill_workers: int = Field(default=2, ge=1, description="Task-runner workers of a backfill")
 
     @cached_property
     def root(self) -> Path:
