@@ -86,7 +86,7 @@ def _run(call, data: bytes) -> None:
     _check(result, data)
 
 
-SETTINGS = settings(max_examples=60, deadline=None,
+SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
