@@ -124,7 +124,8 @@ def measure(signals: pl.DataFrame, unwinds: list[date]) -> dict:
     other = ~pre & ~after
     out = {"sessions": s.height, "unwinds": sum(u in idx for u in unwinds),
            "pre_sessions": int(pre.sum()), "other_sessions": int(other.sum()),
-           "mean_pre": float(np.nanmean(score[pre])), "mean_other": float(np.nanmean(score[other]))}
+           "mean_pre": float(np.nanmean(score[pre])), "mean_other": float(np.nanmean(score[other])),
+           "mean_not_pre": float(np.nanmean(score[~pre]))}
     conv = s["convergence"].to_numpy()
     out["convergence_pre"] = float(conv[pre].mean())
     out["convergence_other"] = float(conv[other].mean())
@@ -176,6 +177,7 @@ def main() -> None:
           f"({r['pre_sessions']} sessions)")
     print(f"mean unwind_score, other sessions (excl. 20 after each unwind): {r['mean_other']:.1f} "
           f"({r['other_sessions']} sessions)")
+    print(f"mean unwind_score, every session not in a 'before' window: {r['mean_not_pre']:.1f}")
     print(f"convergence flag on: before {100 * r['convergence_pre']:.1f} %, other {100 * r['convergence_other']:.1f} %")
     print(f"base rate (share of non-aftermath sessions that are 'before'): {100 * r['base_rate_pre']:.1f} %")
     print("threshold | share of 'before' sessions >= | share of other >= | unwinds warned | precision")
