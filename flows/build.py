@@ -139,6 +139,8 @@ def night_trust(wh: Warehouse, as_of: date) -> tuple[bool, str]:
     if night_is_trusted is not None:
         res = night_is_trusted(wh, as_of)
         ok, why = (res if isinstance(res, tuple) else (getattr(res, "trusted", res), getattr(res, "reason", "")))
+        if isinstance(why, (list, tuple)):  # (ok, [reason, ...])
+            why = "; ".join(map(str, why))
         return bool(ok), str(why or ("" if ok else "critical data-quality checks failed"))
     bad = wh.sql("select table_name, expectation from audit.validations where as_of = ? and "
                  "severity = 'critical' and not success order by 1, 2", [as_of])

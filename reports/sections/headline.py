@@ -36,11 +36,16 @@ def _one(ctx: Context, sql: str, params: list) -> dict | None:
 
 
 def _audit_failures(ctx: Context) -> list[dict]:
+    """Failed critical checks of the night's latest audit run (an earlier failed run that a later
+    audit superseded does not count)."""
     if "audit.validations" not in ctx.wh.tables():
         return []
     return ctx.wh.sql(
+        "with last as (select run_id from audit.validations where as_of = ? "
+        "order by validated_at desc, run_id desc limit 1) "
         "select table_name, suite, expectation, column_name, unexpected_count from audit.validations "
-        "where as_of = ? and severity = 'critical' and not success order by 1, 3", [ctx.as_of]).to_dicts()
+        "where as_of = ? and run_id = (select run_id from last) and severity = 'critical' "
+        "and not success order by 1, 3", [ctx.as_of, ctx.as_of]).to_dicts()
 
 
 def _payoff_chart(ctx: Context, rec: dict) -> str | None:
