@@ -13,6 +13,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import console
+from flows.audit import check_parsed, record_contract_rejects, with_contract_rejects
 from flows.settings import Settings, load_settings
 from sources.base import Parsed, SourceError
 from sources.formats import detect, parse_bytes
@@ -104,8 +105,9 @@ def _policy(parsed: Parsed, file: str, max_reject_ratio: float) -> str | None:
     """Why a parsed file must not be loaded, or None. A truncated or mostly-bad file is refused."""
     if parsed.fatal is not None:
         return parsed.fatal.one_line()
-    n_bad, n_all = parsed.rejects.height, parsed.rows_read
-    if n_bad and n_bad > max_reject_ratio * n_all:
+    n_all = parsed.rows_read
+    n_bad = parsed.rejects.height - parsed.expected_rejects  # placeholders etc. are not damage
+    if n_bad > 0 and n_bad > max_reject_ratio * n_all:
         first = parsed.rejects.row(0, named=True)
         return (f"{file}:{first['line']}: {n_bad:,} of {n_all:,} rows refused "
                 f"({n_bad / n_all:.1%} > {max_reject_ratio:.1%} allowed); first: {first['reason']}")
@@ -125,6 +127,7 @@ class Prepared:
     parsed: Parsed | None
     error: str | None
     unrecognised: bool = False
+    contract_failures: pl.DataFrame | None = None  # rows refused by the table's contract (flows/audit.py)
 
 
 def prepare_one(item: Landed, home: Path, max_reject_ratio: float) -> Prepared:
@@ -137,9 +140,13 @@ def prepare_one(item: Landed, home: Path, max_reject_ratio: float) -> Prepared:
         parsed = parse_bytes(data, shown)
     except SourceError as e:
         return Prepared(item.format, None, e.one_line())
-    refusal = _policy(parsed, shown, max_reject_ratio)
+    # The contract at the parse boundary: rows breaking the table's pandera model are refused
+    # (audit.quarantine, check_name = the check) and count against the reject ratio.
+    checked = check_parsed(parsed, shown)
+    refusal = checked.error or _policy(with_contract_rejects(parsed, checked), shown, max_reject_ratio)
     # `fatal` is summarised in `refusal`; dropping it keeps Prepared picklable (SourceError is not).
-    return Prepared(parsed.format, replace(parsed, fatal=None), refusal)
+    return Prepared(parsed.format, replace(parsed, rows=checked.rows, fatal=None), refusal,
+                    contract_failures=checked.failures)
 
 
 def load_prepared(wh: Warehouse, item: Landed, prep: Prepared, batch_id: str,
@@ -153,9 +160,12 @@ def load_prepared(wh: Warehouse, item: Landed, prep: Prepared, batch_id: str,
         status = "unrecognised" if prep.unrecognised else "rejected"
         return FileOutcome(shown, status, prep.format, error=prep.error, file_id=lf.file_id)
     parsed, refusal = prep.parsed, prep.error
-    res = load_file(wh, lf, batch_id=batch_id, format=parsed.format, table=parsed.table,
-                    rows=parsed.rows, rejects=parsed.rejects, partition_by=parsed.partition_by,
-                    mode=parsed.mode, error=refusal, provenance=provenance)  # type: ignore[arg-type]
+    with wh.transaction():
+        res = load_file(wh, lf, batch_id=batch_id, format=parsed.format, table=parsed.table,
+                        rows=parsed.rows, rejects=parsed.rejects, partition_by=parsed.partition_by,
+                        mode=parsed.mode, error=refusal, provenance=provenance)  # type: ignore[arg-type]
+        res = record_contract_rejects(wh, lf, batch_id=batch_id, table=parsed.table,
+                                      failures=prep.contract_failures, result=res)
     return FileOutcome(shown, res.status, parsed.format, parsed.table, res.rows_written,
                        res.rows_quarantined, refusal, lf.file_id)
 

@@ -53,6 +53,10 @@ class Parsed:
     meta: dict = field(default_factory=dict)
     fatal: SourceError | None = None
     mode: str = "replace"  # or "merge": update only this file's columns on existing keys
+    # Refused rows that the vendor format produces by design (CFE all-zero placeholder rows,
+    # Unicorn rows on exchange holidays): quarantined like any other, but they do not count
+    # towards rejecting the file as mostly bad.
+    expected_rejects: int = 0
 
     @property
     def rows_read(self) -> int:

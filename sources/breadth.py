@@ -6,7 +6,7 @@ breadth CSV, and breadth computed from a constituents' closes file. Never touche
     date,exchange,advances,declines,unchanged,up_volume,down_volume,new_highs,new_lows   generic
     date,symbol,close[,volume][,exchange]        constituents' daily closes (breadth is derived)
 Rows dated on days the NYSE did not trade (holidays, one stray Saturday in Unicorn's history) are
-refused with the reason; sources.calendar knows sessions from 1990, earlier dates are only checked
+refused with the reason; sources.calendar knows sessions from 1965, earlier dates are only checked
 for weekends.
 """
 

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from sources.dates import NEW_YORK
 
-FIRST = date(1990, 1, 2)
+FIRST = date(1965, 1, 4)  # Unicorn breadth history starts in 1965
 OPEN_NY = time(9, 30)
 
 
@@ -24,7 +24,7 @@ def _calendar():
 
 @lru_cache(maxsize=1)
 def sessions() -> tuple[date, ...]:
-    """Every XNYS session from 1990 to about a year ahead, ascending."""
+    """Every XNYS session from 1965 to about a year ahead, ascending."""
     return tuple(d.date() for d in _calendar().sessions)
 
 

@@ -48,6 +48,9 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
 }
 
 
+# Reasons for rows a vendor format refuses by design (see Parsed.expected_rejects).
+EXPECTED_REJECTS = r"^placeholder row|not an XNYS session"
+
 def text_of(data: bytes, file: str) -> str:
     """The file as text: BOM dropped, CRLF and lone CR turned into LF."""
     text = decode_text(data, file).lstrip("\ufeff")
@@ -190,6 +193,7 @@ def finish(
     if extra_rejects is not None and extra_rejects.height:
         parts.append(extra_rejects.select("line", "raw", "reason"))
     rejects = pl.concat(parts).sort("line").cast(rejects_frame().schema)
+    expected = rejects.filter(pl.col("reason").str.contains(EXPECTED_REJECTS)).height
 
     fatal = None
     if not ends_clean and ncols and bad.height and checked.height:
@@ -205,7 +209,8 @@ def finish(
                                 f"no readable rows ({rejects.height} refused), e.g. {rejects['reason'][0]}")
     rows = rows.select(list(columns)).cast(columns)
     return Parsed(format=format, table=table, rows=rows, rejects=rejects,
-                  partition_by=partition_by, meta=meta or {}, fatal=fatal, mode=mode)
+                  partition_by=partition_by, meta=meta or {}, fatal=fatal, mode=mode,
+                  expected_rejects=expected)
 
 
 def stem_tokens(file: str) -> list[str]:
