@@ -288,11 +288,10 @@ def _leg(row: dict, side: str, layer: str, leg_no: int, note: str = "") -> dict:
             "note": note}
 
 
-def _legs_frame(rows: list[dict], as_of: date | None = None) -> pl.DataFrame:
+def _legs_frame(rows: list[dict]) -> pl.DataFrame:
     if not rows:
         return pl.DataFrame(schema=LEG_SCHEMA)
-    f = pl.DataFrame([{**r, "as_of": as_of} for r in rows], schema=LEG_SCHEMA)
-    return f
+    return pl.DataFrame([{**r, "as_of": r.get("as_of")} for r in rows], schema=LEG_SCHEMA)
 
 
 def _pick_short(side: pl.DataFrame, target_delta: float) -> dict | None:
@@ -385,10 +384,6 @@ def build_condor(chain: pl.DataFrame, spot: float, params: AlvhParams | None = N
     note = f"widened {widen:.1f} % of the spot-to-break-even distance"
     wide = _condor_at(puts, calls, spot, p, sp, sc, note)
     return _legs_frame(wide if wide is not None else legs)
-
-
-def _strike(legs: pl.DataFrame, right: str, side: str) -> float:
-    return float(legs.filter((pl.col("right") == right) & (pl.col("side") == side))["strike"][0])
 
 
 def _leg_row(legs: pl.DataFrame, right: str, side: str) -> dict:
