@@ -1,19 +1,22 @@
 """Render one self-contained HTML page per night, plus index.html, from warehouse tables.
 
 Jinja2 with autoescape; plotly.min.js stored once beside the pages (no CDN, opens from file://).
+Formatting only: every number shown is a stored value, and carries data-source/data-value.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import jinja2
+import plotly.graph_objects as go
+import polars as pl
 
 from reports import sections
-from reports.figures import PLOTLY_ASSET, install_plotly_js
+from reports.figures import COLORS, PLOTLY_ASSET, install_plotly_js, style, to_div, trading_days
+from reports.formatting import _bn, _num, _pct, fmt, tone
 from warehouse.db import Warehouse
 
 TITLES = {
@@ -22,30 +25,12 @@ TITLES = {
     "breadth": "Breadth",
     "funding": "Funding",
     "volatility": "Volatility",
-    "events": "Events calendar",
+    "events": "Events",
     "backtest": "Backtest",
     "quality": "Data quality",
     "lineage": "Lineage",
 }
-
-
-def _bn(v: float | None, digits: int = 2) -> str:
-    """USD to a signed $bn string (−19.16 bn), the unit traders quote GEX in."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    return f"{v / 1e9:+,.{digits}f} bn".replace("-", "\u2212")
-
-
-def _num(v: float | None, digits: int = 2) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    return f"{v:,.{digits}f}".replace("-", "\u2212")
-
-
-def _pct(v: float | None, digits: int = 1) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    return f"{v * 100:+.{digits}f} %".replace("-", "\u2212")
+REGIME_TONE = {"calm": "ok", "crowded": "warn", "unwinding": "bad", "recovery": "info"}
 
 
 def environment() -> jinja2.Environment:
@@ -57,7 +42,8 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(bn=_bn, num=_num, pct=_pct)
+    env.filters.update(bn=_bn, num=_num, pct=_pct, fmt=fmt)
+    env.globals.update(fmt=fmt, tone=tone, regime_tone=REGIME_TONE, titles=TITLES)
     return env
 
 
@@ -71,6 +57,18 @@ def night_path(reports_dir: Path, as_of: date) -> Path:
     return reports_dir / f"{as_of.isoformat()}.html"
 
 
+def tearsheet_path(reports_dir: Path, as_of: date) -> Path:
+    """The night's quantstats tearsheet, beside its page."""
+    return reports_dir / f"{as_of.isoformat()}-tearsheet.html"
+
+
+def _write(out: Path, html: str) -> Path:
+    tmp = out.with_suffix(".part")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(out)
+    return out
+
+
 def render_night(wh: Warehouse, as_of: date, reports_dir: Path, *, preset: str = "default",
                  run: dict | None = None, stale: dict[str, str] | None = None,
                  banners: list[dict] | None = None) -> Path:
@@ -78,8 +76,10 @@ def render_night(wh: Warehouse, as_of: date, reports_dir: Path, *, preset: str =
     reports_dir.mkdir(parents=True, exist_ok=True)
     install_plotly_js(reports_dir)
     run = {"run_id": "", "flow_run_id": "", "code_version": "", **(run or {})}
+    ts = tearsheet_path(reports_dir, as_of)
     ctx = sections.Context(wh=wh, as_of=as_of, reports_dir=reports_dir, preset=preset,
-                           run=run, stale=stale or {})
+                           run=run, stale=stale or {},
+                           tearsheet=ts.name if ts.exists() else None)
     built = [(name, mod.build(ctx)) for name, mod in sections.modules()]
     nights = _nights(wh, preset)
     prev_night = max((d for d in nights if d < as_of), default=None)
@@ -88,6 +88,7 @@ def render_night(wh: Warehouse, as_of: date, reports_dir: Path, *, preset: str =
         as_of=as_of,
         as_of_weekday=as_of.strftime("%A"),
         sections=built,
+        nav=[(name, TITLES.get(name, name.title())) for name, _ in built],
         titles=TITLES,
         stale=ctx.stale,
         banners=banners or [],
@@ -95,12 +96,9 @@ def render_night(wh: Warehouse, as_of: date, reports_dir: Path, *, preset: str =
         plotly_src=PLOTLY_ASSET,
         prev_night=prev_night,
         next_night=next_night,
+        tearsheet=ctx.tearsheet,
     )
-    out = night_path(reports_dir, as_of)
-    tmp = out.with_suffix(".part")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    return _write(night_path(reports_dir, as_of), html)
 
 
 def _nights(wh: Warehouse, preset: str) -> list[date]:
@@ -108,25 +106,77 @@ def _nights(wh: Warehouse, preset: str) -> list[date]:
                   [preset])["date"].to_list()
 
 
-# Index columns: (key, label, css class). Sections that add nightly headline figures extend this.
+# Index columns: (key, label, css class). Values come from _index_rows, formatted there.
 INDEX_COLUMNS = [
     {"key": "date", "label": "night", "cls": "l"},
+    {"key": "regime", "label": "regime", "cls": "l"},
+    {"key": "score", "label": "unwind score", "cls": ""},
+    {"key": "structure", "label": "recommendation", "cls": "l"},
     {"key": "spot", "label": "SPX", "cls": ""},
     {"key": "spot_gex", "label": "net spot GEX", "cls": ""},
+    {"key": "vix", "label": "VIX", "cls": ""},
 ]
 
 
+def _index_rows(wh: Warehouse, preset: str) -> pl.DataFrame:
+    """One row per night: gamma (always), signal, VIX and recommendation when those tables hold it."""
+    tables = set(wh.tables())
+    sel = ["g.date", "g.spot", "g.spot_gex_usd"]
+    joins = []
+    if "core.signals_daily" in tables:
+        sel += ["s.regime", "s.unwind_score"]
+        joins.append("left join core.signals_daily s on s.date = g.date")
+    if "core.vol_daily" in tables:
+        sel += ["v.vix"]
+        joins.append("left join core.vol_daily v on v.date = g.date")
+    if "core.recommendations" in tables:
+        sel += ["r.structure", "r.status"]
+        joins.append("left join core.recommendations r on r.as_of = g.date")
+    return wh.sql(f"select {', '.join(sel)} from core.gamma_daily g {' '.join(joins)} "
+                  "where g.underlying = 'SPX' and g.preset = ? order by g.date desc", [preset])
+
+
+def _index_chart(rows: pl.DataFrame) -> str | None:
+    if "unwind_score" not in rows.columns or rows["unwind_score"].null_count() == rows.height:
+        return None
+    r = rows.sort("date")
+    fig = go.Figure()
+    colors = {"calm": "#86b89f", "crowded": "#e0b15a", "unwinding": "#d9776c", "recovery": "#7f9bd1"}
+    fig.add_bar(x=r["date"], y=r["unwind_score"], name="unwind score",
+                marker_color=[colors.get(x or "", COLORS["muted"]) for x in r["regime"]],
+                customdata=r["regime"], hovertemplate="score %{y:.0f} · %{customdata}<extra></extra>")
+    fig.add_scatter(x=r["date"], y=r["spot"], name="SPX", yaxis="y2", mode="lines",
+                    line=dict(color=COLORS["spot"], width=1.5), hovertemplate="SPX %{y:,.0f}<extra></extra>")
+    fig.update_layout(yaxis=dict(title="score", range=[0, 100]),
+                      yaxis2=dict(title="SPX", overlaying="y", side="right", showgrid=False, tickformat=",.0f"),
+                      bargap=0.15)
+    style(fig, title="Unwind score by night (bar colour = regime) and SPX", height=260)
+    trading_days(fig, r["date"].to_list())
+    return to_div(fig, "fig-index-score")
+
+
 def render_index(wh: Warehouse, reports_dir: Path, preset: str = "default") -> Path:
-    """index.html: every night that has a page, newest first."""
-    rows = wh.sql("select date, spot, spot_gex_usd from core.gamma_daily where underlying = 'SPX' "
-                  "and preset = ? order by date desc", [preset])
-    have = {p.stem for p in reports_dir.glob("*.html") if p.stem[:4].isdigit()}
-    nights = [
-        {"date": r["date"].isoformat(), "spot": _num(r["spot"]), "spot_gex": _bn(r["spot_gex_usd"])}
-        for r in rows.iter_rows(named=True) if r["date"].isoformat() in have
-    ]
+    """index.html: every night that has a page, newest first, with its regime and score."""
+    rows = _index_rows(wh, preset)
+    have = {p.stem for p in reports_dir.glob("*.html") if len(p.stem) == 10 and p.stem[:4].isdigit()}
+    rows = rows.filter(pl.col("date").map_elements(lambda d: d.isoformat() in have,
+                                                   return_dtype=pl.Boolean)) if rows.height else rows
+    nights = []
+    for r in rows.iter_rows(named=True):
+        d = r["date"]
+        nights.append({
+            "date": d.isoformat(), "weekday": d.strftime("%a"),
+            "regime": r.get("regime"), "score": fmt(r.get("unwind_score"), "num0"),
+            "score_value": r.get("unwind_score"),
+            "structure": (r.get("structure") or "").replace("+", " + ").replace("_", " ")
+            if r.get("status") in (None, "ok") else (r.get("status") or "").replace("_", " "),
+            "spot": fmt(r["spot"], "num2"), "spot_gex": _bn(r["spot_gex_usd"]),
+            "spot_gex_tone": tone(r["spot_gex_usd"]), "vix": fmt(r.get("vix"), "num2"),
+            "tearsheet": tearsheet_path(reports_dir, d).name
+            if tearsheet_path(reports_dir, d).exists() else None,
+        })
+    install_plotly_js(reports_dir)
     html = environment().get_template("index.html.j2").render(
-        nights=nights, columns=INDEX_COLUMNS, run={"code_version": ""})
-    out = reports_dir / "index.html"
-    out.write_text(html, encoding="utf-8")
-    return out
+        nights=nights, columns=INDEX_COLUMNS, run={"code_version": ""},
+        chart=_index_chart(rows) if rows.height else None, plotly_src=PLOTLY_ASSET)
+    return _write(reports_dir / "index.html", html)

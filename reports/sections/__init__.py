@@ -7,6 +7,7 @@ A section reads warehouse tables through `ctx.wh` and returns what its template 
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,9 +17,15 @@ from types import ModuleType
 from warehouse.db import Warehouse
 
 # Page order. Each name is reports/sections/<name>.py and templates/sections/<name>.html.j2.
+# "headline" belongs to the signals engineer, "quality" (before lineage) to the audit engineer.
 ORDER = (
     "headline",
     "gamma",
+    "breadth",
+    "funding",
+    "volatility",
+    "events",
+    "backtest",
     "lineage",
 )
 
@@ -31,10 +38,20 @@ class Context:
     preset: str = "default"  # gamma convention preset whose rows the page shows
     run: dict = field(default_factory=dict)  # run_id, flow_run_id, code_version, started_at
     stale: dict[str, str] = field(default_factory=dict)  # section -> why its data is stale
+    tearsheet: str | None = None  # the night's quantstats tearsheet, relative to the page
+
+    def has(self, table: str) -> bool:
+        return table in self.wh.tables()
 
 
 def modules() -> list[tuple[str, ModuleType]]:
     return [(n, importlib.import_module(f"reports.sections.{n}")) for n in ORDER]
+
+
+def key(**grain) -> str:
+    """The grain of the row a number was read from, as JSON for a `data-key` attribute."""
+    return json.dumps({k: v.isoformat() if isinstance(v, date) else v for k, v in grain.items()},
+                      sort_keys=True, separators=(",", ":"))
 
 
 Builder = Callable[[Context], dict | None]
