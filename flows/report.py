@@ -8,15 +8,25 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows import console
 from flows.settings import Settings, load_settings
 from flows.version import code_version
 from reports.render import render_index, render_night
+from reports.tearsheet import write_tearsheet
 from warehouse.db import Warehouse
 
 
 @task(name="render-report", cache_policy=NO_CACHE)
 def render_report(wh: Warehouse, as_of: date, settings: Settings, run: dict,
-                  stale: dict[str, str] | None = None, banners: list[dict] | None = None) -> Path:
+                  stale: dict[str, str] | None = None, banners: list[dict] | None = None,
+                  tearsheet: bool = True) -> Path:
+    """The night's tearsheet (when asked), page and the index. A tearsheet that cannot be drawn
+    is a warning, not a failed night: the page links it only when the file exists."""
+    if tearsheet:
+        try:
+            write_tearsheet(wh, as_of, settings.reports)
+        except Exception as e:  # quantstats on odd data; the page and its own metrics still render
+            console.warn(f"tearsheet for {as_of} not written: {type(e).__name__}: {e}")
     page = render_night(wh, as_of, settings.reports, preset=settings.gamma_preset, run=run,
                         stale=stale, banners=banners)
     render_index(wh, settings.reports, settings.gamma_preset)
