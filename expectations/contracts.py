@@ -1,0 +1,318 @@
+"""Row contracts: one pandera (polars) model per warehouse table, and the mapping of its failures
+to quarantine rows. Pure: frames in, frames out - no DuckDB, no Prefect, no calendar lookups.
+
+A contract is a `pandera.polars.DataFrameModel` registered with `@contract(table, ...)`. Its
+`Config.unique` is the table's grain. `check_rows(table, frame)` validates a COLLECTED frame
+(a LazyFrame would only get schema checks) and splits it into good rows and failures.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandera.polars as pa
+import polars as pl
+from pandera.errors import SchemaError, SchemaErrors
+
+from expectations.rules import DESCRIPTIONS, RULE_COLUMNS
+
+# Failure frame returned by check_rows: one row per refused input row.
+FAILURE_SCHEMA: dict[str, pl.DataType] = {
+    "row": pl.Int64(),         # 0-based row number in the frame checked
+    "line": pl.Int64(),        # the row's source line (lineage column `line`), when it has one
+    "check_name": pl.String(), # the first pandera check the row failed
+    "reason": pl.String(),     # every failed check of the row, readable
+    "raw": pl.String(),        # the row as JSON
+    "as_of": pl.Date(),        # the row's partition date, when the table has a date column
+}
+
+Cadence = str  # "session" | "event" | "static"
+
+
+class ContractError(ValueError):
+    """The frame as a whole breaks its contract (missing column, wrong dtype): no row can be trusted."""
+
+    def __init__(self, table: str, problems: list[str]):
+        self.table = table
+        self.problems = problems
+        super().__init__(f"contract {table}: " + "; ".join(problems))
+
+
+class NoContract(KeyError):
+    """No model is registered for this table (add one in expectations/raw.py or core.py)."""
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A table's row contract plus what the nightly audit needs to know about the table.
+
+    grain:     the model's Config.unique (one row per these columns).
+    date_col:  the column that dates a row; tonight's partition is `date_col = as_of` (a TIMESTAMP
+               column means the funding day: after the previous session's close, up to tonight's).
+    cadence:   session - rows arrive every XNYS session; event - only on some nights (event studies,
+               recommendations); static - reference data validated whole (calendars, FRED series).
+    required:  the night cannot be trusted without rows in this table, even on a new home.
+    drift:     key numeric columns whose distribution is compared with the trailing nights.
+    jump:      (series columns, value column): tonight's value vs the series' last stored value.
+    session_cols: date columns that must hold XNYS sessions (inside the calendar's range).
+    scheduled: rows may be dated after tonight (a calendar of scheduled releases).
+    """
+
+    table: str
+    model: type[pa.DataFrameModel]
+    date_col: str | None = None
+    cadence: Cadence = "session"
+    required: bool = False
+    drift: tuple[str, ...] = ()
+    jump: tuple[tuple[str, ...], str] | None = None
+    session_cols: tuple[str, ...] = ()
+    scheduled: bool = False
+
+    @property
+    def schema(self) -> pa.DataFrameSchema:
+        return self.model.to_schema()
+
+    @property
+    def grain(self) -> tuple[str, ...]:
+        return tuple(self.schema.unique or ())
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.schema.columns)
+
+    @property
+    def lineage(self) -> bool:
+        return "file_id" in self.schema.columns
+
+
+CONTRACTS: dict[str, Contract] = {}
+
+
+def contract(table: str, *, date_col: str | None = None, cadence: Cadence = "session",
+             required: bool = False, drift: Iterable[str] = (),
+             jump: tuple[tuple[str, ...], str] | None = None,
+             session_cols: Iterable[str] = (), scheduled: bool = False) -> Callable[[type], type]:
+    """Register a DataFrameModel as the contract of `table` (see Contract for the parameters)."""
+
+    def register(model: type[pa.DataFrameModel]) -> type[pa.DataFrameModel]:
+        if table in CONTRACTS and CONTRACTS[table].model is not model:
+            raise ValueError(f"{table} already has a contract ({CONTRACTS[table].model.__name__})")
+        CONTRACTS[table] = Contract(table, model, date_col, cadence, required, tuple(drift), jump,
+                                    tuple(session_cols), scheduled)
+        return model
+
+    return register
+
+
+def contract_for(table: str) -> Contract:
+    _load_models()
+    try:
+        return CONTRACTS[table]
+    except KeyError:
+        raise NoContract(f"no contract for {table}: add a model in expectations/") from None
+
+
+def contracts() -> dict[str, Contract]:
+    _load_models()
+    return dict(sorted(CONTRACTS.items()))
+
+
+def _load_models() -> None:
+    # The model modules register themselves on import.
+    from expectations import alvh, core, raw  # noqa: F401
+
+
+@dataclass(frozen=True)
+class RowContext:
+    """Facts the rows are checked against that the frame cannot know itself.
+
+    sessions:  XNYS session dates; date columns in `session_cols` must be one of them when they
+               fall inside [min(sessions), max(sessions)] (the calendar's range).
+    not_after: no row may be dated later than this (a vendor cannot send tomorrow's close).
+    """
+
+    sessions: frozenset[date] | None = None
+    not_after: date | None = None
+    _range: tuple[date, date] | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.sessions:
+            object.__setattr__(self, "_range", (min(self.sessions), max(self.sessions)))
+
+
+def _session_check(ctx: RowContext) -> pa.Check:
+    lo, hi = ctx._range  # type: ignore[misc]
+    sessions = pl.Series(sorted(ctx.sessions or ()), dtype=pl.Date)
+
+    def fn(data) -> pl.LazyFrame:
+        c = pl.col(data.key)
+        outside = (c < lo) | (c > hi)
+        return data.lazyframe.select((c.is_null() | outside | c.is_in(sessions.implode())).alias(data.key))
+
+    return pa.Check(fn, name="xnys_session")
+
+
+def _future_check(not_after: date, is_ts: bool) -> pa.Check:
+    def fn(data) -> pl.LazyFrame:
+        c = pl.col(data.key)
+        d = c.dt.date() if is_ts else c
+        return data.lazyframe.select((c.is_null() | (d <= not_after)).alias(data.key))
+
+    return pa.Check(fn, name="not_in_future")
+
+
+def schema_for(c: Contract, columns: Iterable[str], ctx: RowContext | None = None) -> pa.DataFrameSchema:
+    """The model's schema for a frame with `columns`, plus the context checks.
+
+    A nullable column the frame does not carry is dropped from the schema: writes insert by name,
+    so it lands as NULL, which the contract allows (one-column-per-file vendors, the gamma step's
+    MACD columns filled in a second pass). An absent NOT NULL column raises ContractError.
+    """
+    schema = c.schema
+    cols = set(columns)
+    absent = [n for n in schema.columns if n not in cols]
+    missing = [n for n in absent if not schema.columns[n].nullable and schema.columns[n].required]
+    if missing:
+        raise ContractError(c.table, [f"{n}: column missing (NOT NULL)" for n in missing])
+    if absent:
+        schema = schema.remove_columns(absent)
+    ctx = ctx or RowContext()
+    for name in c.session_cols:
+        if ctx.sessions and name in schema.columns:
+            schema = schema.update_column(name, checks=[*schema.columns[name].checks,
+                                                        _session_check(ctx)])
+    if ctx.not_after is not None and not c.scheduled and c.date_col and c.date_col in schema.columns:
+        is_ts = isinstance(schema.columns[c.date_col].dtype.type, pl.Datetime)
+        schema = schema.update_column(c.date_col, checks=[*schema.columns[c.date_col].checks,
+                                                          _future_check(ctx.not_after, is_ts)])
+    return schema
+
+
+def _descriptions(schema: pa.DataFrameSchema, ctx: RowContext | None) -> dict[str, str]:
+    out = dict(DESCRIPTIONS)
+    out["multiple_fields_uniqueness"] = ("duplicate of another row on the grain ("
+                                         + ", ".join(schema.unique or ()) + ")")
+    if ctx is not None and ctx.not_after is not None:
+        out["not_in_future"] = f"dated after {ctx.not_after}"
+    return out
+
+
+def _reason(col: str | None, check: str, case: str | None, table_level: bool, desc: dict) -> str:
+    if table_level:
+        text = f"{check}: {desc.get(check, 'row check failed')}"
+        try:
+            row = json.loads(case or "{}")
+        except ValueError:
+            row = {}
+        shown = [f"{c}={row[c]}" for c in RULE_COLUMNS.get(check, ()) if c in row]
+        return text + (f" ({', '.join(shown)})" if shown else "")
+    if check == "not_nullable":
+        return f"{col} is null"
+    text = desc.get(check)
+    shown = "NaN" if case is None else case
+    return f"{col}={shown}: {text}" if text else f"{col}={shown} fails {check}"
+
+
+def check_rows(table: str, frame: pl.DataFrame,
+               ctx: RowContext | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Validate `frame` against the table's contract: (rows that pass, one failure row per refused row).
+
+    A failure that concerns the frame rather than rows (a missing column, a dtype that cannot be
+    coerced) raises ContractError. Failures carry the source `line` when the frame has lineage.
+    """
+    c = contract_for(table)
+    if isinstance(frame, pl.LazyFrame):  # a LazyFrame would get schema checks only
+        frame = frame.collect()
+    empty = pl.DataFrame(schema=FAILURE_SCHEMA)
+    if frame.is_empty():
+        return frame, empty
+    schema = schema_for(c, frame.columns, ctx)
+    try:
+        schema.validate(frame, lazy=True)
+        return frame, empty
+    except SchemaErrors as e:
+        cases = e.failure_cases
+    except SchemaError as e:  # raised eagerly for some frame-level problems
+        raise ContractError(table, [str(e).splitlines()[0]]) from None
+    except pl.exceptions.PolarsError as e:  # e.g. a dtype pandera cannot coerce
+        raise ContractError(table, [f"{type(e).__name__}: {str(e).splitlines()[0]}"]) from None
+    cases = cases.with_columns(pl.col("index").cast(pl.Int64))
+    frame_level = cases.filter(pl.col("index").is_null())
+    if frame_level.height:
+        problems = [f"{r['column']}: {r['check']}" + (f" ({r['failure_case']})" if r["failure_case"] else "")
+                    for r in frame_level.unique(["column", "check"], maintain_order=True).iter_rows(named=True)]
+        raise ContractError(table, problems)
+    desc = _descriptions(schema, ctx)
+    cases = cases.with_columns(
+        table_level=pl.col("schema_context") == "DataFrameSchema",
+        order=pl.int_range(pl.len()),
+    )
+    per_row: dict[int, list[tuple[str, str]]] = {}
+    for r in cases.sort("index", "order").iter_rows(named=True):
+        reason = _reason(r["column"], r["check"], r["failure_case"], r["table_level"], desc)
+        items = per_row.setdefault(r["index"], [])
+        if all(reason != x[1] for x in items):
+            items.append((r["check"], reason))
+    rows = sorted(per_row)
+    bad = frame[rows]
+    raw = bad.select(pl.struct(pl.all()).struct.json_encode().alias("raw"))["raw"]
+    line = bad["line"].cast(pl.Int64) if "line" in bad.columns else pl.Series([None] * len(rows), dtype=pl.Int64)
+    as_of = _dates(bad, c)
+    failures = pl.DataFrame({
+        "row": rows,
+        "line": line,
+        "check_name": [per_row[i][0][0] for i in rows],
+        "reason": ["; ".join(x[1] for x in per_row[i]) for i in rows],
+        "raw": raw,
+        "as_of": as_of,
+    }, schema=FAILURE_SCHEMA)
+    good = frame.with_row_index("_row").filter(~pl.col("_row").is_in(rows)).drop("_row")
+    return good, failures
+
+
+def _dates(frame: pl.DataFrame, c: Contract) -> pl.Series:
+    col = c.date_col
+    if not col or col not in frame.columns:
+        return pl.Series([None] * frame.height, dtype=pl.Date)
+    s = frame[col]
+    return s.dt.date() if s.dtype == pl.Datetime else s.cast(pl.Date)
+
+
+def describe(table: str) -> list[dict]:
+    """The contract as rows (column, dtype, nullable, checks) - for docs and the report."""
+    c = contract_for(table)
+    out = []
+    for name, col in c.schema.columns.items():
+        out.append({"column": name, "dtype": str(col.dtype), "nullable": col.nullable,
+                    "checks": [ch.name for ch in col.checks]})
+    for chk in c.schema.checks:
+        out.append({"column": None, "dtype": None, "nullable": None, "checks": [chk.name]})
+    return out
+
+
+def row_json(row: dict) -> str:
+    return json.dumps(row, default=str, sort_keys=False)
+
+
+# DuckDB column types -> the annotation a model declares (see `scaffold`).
+DUCKDB_TYPES = {
+    "VARCHAR": "str", "DATE": "pl.Date", "TIMESTAMP": "pl.Datetime", "DOUBLE": "pl.Float64",
+    "BIGINT": "pl.Int64", "INTEGER": "pl.Int32", "BOOLEAN": "bool", "DOUBLE[]": "pl.List(pl.Float64)",
+}
+
+
+def scaffold(table: str, columns: list[tuple[str, str, bool]], grain: Iterable[str] = ()) -> str:
+    """A model skeleton for a table from its DDL columns (name, DuckDB type, NOT NULL): paste it into
+    expectations/core.py (or raw.py), then add ranges and the rules a trader would check by eye."""
+    name = "".join(p.title() for p in table.split(".", 1)[1].split("_"))
+    date_col = next((c for c, t, _ in columns if t in ("DATE", "TIMESTAMP")), None)
+    lines = [f'@contract("{table}", date_col={date_col!r})', f"class {name}(Core):"]
+    for col, typ, not_null in columns:
+        ann = DUCKDB_TYPES.get(typ, "str")
+        lines.append(f"    {col}: {ann}" + ("" if not_null else " = pa.Field(nullable=True)"))
+    keys = list(grain) or [c for c, _, nn in columns if nn]
+    lines += ["", "    class Config:", f"        unique = {keys!r}"]
+    return "\n".join(lines)
