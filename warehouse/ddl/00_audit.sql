@@ -62,5 +62,7 @@ CREATE TABLE IF NOT EXISTS audit.validations (
     element_count    BIGINT,
     unexpected_count BIGINT,
     observed         VARCHAR,                        -- JSON of the observed value / details
-    validated_at     TIMESTAMP NOT NULL
+    validated_at     TIMESTAMP NOT NULL,
+    kind             VARCHAR,                        -- schema | freshness | volume | key | contract | drift | jump | idle
+    data_docs        VARCHAR                         -- Data Docs page of the result, relative to $ALVH_HOME
 );

@@ -1,0 +1,159 @@
+"""Whether a night's data may drive a recommendation: the verdict of its latest audit.
+
+Reads audit.validations / audit.quarantine through the Warehouse handed in (any object with
+`.sql(query, params) -> polars.DataFrame`); imports neither DuckDB nor Great Expectations.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import polars as pl
+
+
+def latest_run(wh, as_of: date) -> str | None:
+    """run_id of the latest audit of `as_of` (None when the night was never audited)."""
+    df = wh.sql("select run_id from audit.validations where as_of = ? "
+                "order by validated_at desc, run_id desc limit 1", [as_of])
+    return None if df.is_empty() else df["run_id"][0]
+
+
+def latest_results(wh, as_of: date) -> pl.DataFrame:
+    """Every expectation result of the night's latest audit."""
+    run = latest_run(wh, as_of)
+    if run is None:
+        return wh.sql("select * from audit.validations limit 0")
+    return wh.sql("select * from audit.validations where as_of = ? and run_id = ? "
+                  "order by table_name, severity, kind, expectation, column_name", [as_of, run])
+
+
+def describe_failure(row: dict) -> str:
+    """One line: `raw.option_quotes: freshness - expect_table_row_count_to_be_between (observed 0)`."""
+    try:
+        obs = json.loads(row.get("observed") or "{}")
+    except ValueError:
+        obs = {}
+    what = row["expectation"] + (f" on {row['column_name']}" if row.get("column_name") else "")
+    bits = []
+    if "observed_value" in obs:
+        bits.append(f"observed {_short(obs['observed_value'])}")
+    if row.get("unexpected_count"):
+        bits.append(f"{row['unexpected_count']:,} unexpected of {row.get('element_count') or 0:,}")
+    exp = {k: v for k, v in (obs.get("expected") or {}).items() if v is not None and k != "mostly"}
+    if exp:
+        bits.append("expected " + ", ".join(f"{k}={_short(v)}" for k, v in exp.items()))
+    if obs.get("exception"):
+        bits.append(f"error: {obs['exception']}")
+    return f"{row['table_name']}: {row.get('kind') or 'check'} - {what}" + (f" ({'; '.join(bits)})" if bits else "")
+
+
+def _short(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if isinstance(v, list) and len(v) > 6:
+        return "[" + ", ".join(map(_short, v[:6])) + ", ...]"
+    return str(v)
+
+
+def night_is_trusted(wh, as_of: date) -> tuple[bool, list[str]]:
+    """(True, []) when the night's data may drive a recommendation; else (False, reasons).
+
+    The verdict of the night's latest Great Expectations audit (`alvh audit`, run by `nightly` after
+    the build): untrusted when any critical check failed. A night with no audit yet (the build's
+    recommendation step runs before tonight's audit; demo and backfill audit only their last
+    nights) gets the preflight: the critical checks that need no GE - required tables have rows
+    tonight, row counts not collapsed, no 4x jump of spot or index closes (`preflight`).
+    """
+    res = latest_results(wh, as_of)
+    if res.is_empty():
+        problems = preflight(wh, as_of)
+        return not problems, problems
+    bad = res.filter(~pl.col("success") & (pl.col("severity") == "critical"))
+    return bad.is_empty(), [describe_failure(r) for r in bad.iter_rows(named=True)]
+
+
+def preflight(wh, as_of: date, history: int = 20) -> list[str]:
+    """Critical problems found with plain SQL (milliseconds): for every required table, tonight's
+    partition exists and holds at least a tenth of the trailing median row count; for every jump
+    series of a required table, tonight's value is within 4x of the series' last stored value."""
+    from expectations.contracts import contracts
+    from expectations.suites import JUMP_FACTOR, VOLUME_CRIT
+
+    have = set(wh.tables())
+    out: list[str] = []
+    for c in contracts().values():
+        if not c.required or c.table not in have or not c.date_col or c.cadence != "session":
+            continue
+        col = f'"{c.date_col}"'
+        counts = wh.sql(f"select {col} as d, count(*) as n from {c.table} where {col} <= ? and "
+                        f"{col} > ? - interval {2 * history} day group by 1 order by 1 desc limit ?",
+                        [as_of, as_of, history + 1])
+        tonight = counts.filter(pl.col("d") == as_of)["n"].sum()
+        before = counts.filter(pl.col("d") < as_of)["n"]
+        if not tonight:
+            out.append(f"{c.table}: freshness - no rows for {as_of} (preflight)")
+            continue
+        if before.len() >= 3 and tonight < VOLUME_CRIT[0] * before.median():
+            out.append(f"{c.table}: volume - {tonight:,} rows for {as_of}, trailing median "
+                       f"{before.median():,.0f} (preflight)")
+        if c.jump:
+            keys, value = c.jump
+            k = ", ".join(f'"{x}"' for x in keys)
+            jumps = wh.sql(
+                f"with t as (select {k}, avg(\"{value}\") as v from {c.table} where {col} = ? group by all), "
+                f"p as (select {k}, arg_max(\"{value}\", {col}) as v from {c.table} where {col} < ? "
+                f"and {col} >= ? - interval 30 day and \"{value}\" is not null group by all) "
+                f"select {k}, t.v / p.v as r from t join p using ({k}) "
+                f"where t.v / p.v > ? or t.v / p.v < ?", [as_of, as_of, as_of, JUMP_FACTOR, 1 / JUMP_FACTOR])
+            for r in jumps.iter_rows(named=True):
+                series = ", ".join(str(r[x]) for x in keys)
+                out.append(f"{c.table}: jump - {value} of {series} moved {r['r']:.2f}x since its last "
+                           f"stored value (preflight)")
+    return out
+
+
+def night_quarantine(wh, as_of: date) -> pl.DataFrame:
+    """Quarantined rows that belong to the night: rows dated `as_of` (contract checks at the parse and
+    transform boundaries) and every row refused from the files landed in the night's batch."""
+    return wh.sql(
+        "select q.* from audit.quarantine q where q.as_of = $1 or (q.as_of is null and q.file_id in "
+        "(select file_id from audit.files where batch_id like 'night-' || strftime($1, '%Y-%m-%d') || '-%'))",
+        [as_of])
+
+
+def night_rejected_files(wh, as_of: date) -> pl.DataFrame:
+    """Files of the night's batch refused whole (their error names file, line and reason)."""
+    return wh.sql(
+        "select landing_path, format, table_name, status, rows_read, rows_quarantined, error "
+        "from audit.files where batch_id like 'night-' || strftime($1, '%Y-%m-%d') || '-%' "
+        "and status in ('rejected', 'unrecognised') order by landing_path", [as_of])
+
+
+def suite_summary(wh, as_of: date) -> pl.DataFrame:
+    """Per table of the latest audit: checks passed, failed (critical / warning), unexpected rows,
+    quarantined rows, tonight's partition freshness, Data Docs page."""
+    res = latest_results(wh, as_of)
+    quarantined = night_quarantine(wh, as_of).group_by("table_name").agg(quarantined=pl.len())
+    if res.is_empty():
+        return pl.DataFrame(schema={"table_name": pl.String, "suite": pl.String, "checks": pl.Int64,
+                                    "passed": pl.Int64, "failed_critical": pl.Int64,
+                                    "failed_warning": pl.Int64, "unexpected": pl.Int64,
+                                    "quarantined": pl.Int64, "fresh": pl.Boolean,
+                                    "data_docs": pl.String})
+    fail = ~pl.col("success")
+    summary = res.group_by("table_name", "suite").agg(
+        checks=pl.len().cast(pl.Int64),
+        passed=pl.col("success").sum().cast(pl.Int64),
+        failed_critical=(fail & (pl.col("severity") == "critical")).sum().cast(pl.Int64),
+        failed_warning=(fail & (pl.col("severity") == "warning")).sum().cast(pl.Int64),
+        unexpected=pl.col("unexpected_count").fill_null(0).sum().cast(pl.Int64),
+        fresh=pl.when((pl.col("kind") == "freshness").any())
+        .then(pl.col("success").filter(pl.col("kind") == "freshness").all()),
+        data_docs=pl.col("data_docs").drop_nulls().first(),
+    )
+    return (summary.join(quarantined, on="table_name", how="left")
+            .with_columns(quarantined=pl.col("quarantined").fill_null(0).cast(pl.Int64))
+            .select("table_name", "suite", "checks", "passed", "failed_critical", "failed_warning",
+                    "unexpected", "quarantined", "fresh", "data_docs")
+            .sort("table_name"))
