@@ -1,0 +1,320 @@
+"""The `audit` flow and the contract gates: pandera at the parse and transform boundaries, Great
+Expectations on tonight's warehouse partitions, results into audit.validations / audit.quarantine.
+
+Wiring only: contracts and suites live in expectations/, storage in warehouse/.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+import polars as pl
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from flows import console
+from flows.settings import Settings, load_settings
+from warehouse.db import Warehouse
+
+# -- the parse boundary (flows/ingest.py) ---------------------------------------------------------
+
+
+# The latest date an incoming row may carry, beyond tomorrow: a run for a later night (a simulated
+# future session of the sample market) raises it with `ingest_horizon(as_of)`.
+_HORIZON: ContextVar[date | None] = ContextVar("alvh_ingest_horizon", default=None)
+
+
+@contextmanager
+def ingest_horizon(as_of: date) -> Iterator[None]:
+    token = _HORIZON.set(as_of)
+    try:
+        yield
+    finally:
+        _HORIZON.reset(token)
+
+
+def set_ingest_horizon(as_of: date) -> None:
+    """Let this run load rows dated up to `as_of` even when that is after tomorrow."""
+    _HORIZON.set(as_of)
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+@lru_cache(maxsize=1)
+def _sessions() -> frozenset[date]:
+    from sources.calendar import sessions
+
+    return frozenset(sessions())
+
+
+def row_context(not_after: date | None = None):
+    """What incoming rows are checked against: the XNYS calendar, and no row dated after
+    `not_after` (default: tomorrow, UTC - a vendor cannot send a later close)."""
+    from expectations.contracts import RowContext
+
+    horizon = _today() + timedelta(days=1)
+    later = [d for d in (not_after, _HORIZON.get()) if d is not None]
+    return RowContext(sessions=_sessions(), not_after=max([horizon, *later]))
+
+
+@dataclass(frozen=True)
+class Checked:
+    rows: pl.DataFrame
+    failures: pl.DataFrame  # expectations.contracts.FAILURE_SCHEMA, one row per refused row
+    error: str | None = None  # the frame as a whole breaks its contract
+
+
+def check_parsed(parsed, file: str, not_after: date | None = None) -> Checked:
+    """A reader's rows against the table's contract (a table without one passes unchecked)."""
+    from expectations.contracts import FAILURE_SCHEMA, ContractError, NoContract, check_rows
+
+    empty = pl.DataFrame(schema=FAILURE_SCHEMA)
+    try:
+        good, bad = check_rows(parsed.table, parsed.rows, row_context(not_after))
+    except NoContract:
+        return Checked(parsed.rows, empty)
+    except ContractError as e:
+        return Checked(parsed.rows.clear(), empty, f"{file}: {e}")
+    return Checked(good, bad)
+
+
+def with_contract_rejects(parsed, checked: Checked):
+    """The Parsed as the reject policy must see it: contract failures count as refused rows."""
+    if checked.failures.is_empty():
+        return replace(parsed, rows=checked.rows)
+    extra = checked.failures.select("line", "raw", "reason")
+    rejects = pl.concat([parsed.rejects, extra.cast(parsed.rejects.schema)]).sort("line", nulls_last=True)
+    return replace(parsed, rows=checked.rows, rejects=rejects)
+
+
+def record_contract_rejects(wh: Warehouse, landed, *, batch_id: str, table: str,
+                            failures: pl.DataFrame | None, result):
+    """Quarantine rows refused by the contract (check_name = the pandera check) and count them in
+    the file's audit.files row, in the caller's transaction. Returns the updated LoadResult."""
+    n = 0 if failures is None else failures.height
+    if not n:
+        return result
+    wh.append("audit.quarantine", failures.select(
+        file_id=pl.lit(landed.file_id), source_path=pl.lit(landed.landing_path),
+        table_name=pl.lit(table), line="line", raw="raw", reason="reason", check_name="check_name",
+        batch_id=pl.lit(batch_id), as_of="as_of"))
+    status = "loaded_with_rejects" if result.status == "loaded" else result.status
+    wh.con.execute(
+        "update audit.files set rows_read = rows_read + ?, rows_quarantined = rows_quarantined + ?, "
+        "status = ? where file_id = ?", [n, n, status, landed.file_id])
+    return replace(result, status=status, rows_read=result.rows_read + n,
+                   rows_quarantined=result.rows_quarantined + n)
+
+
+# -- the transform boundary (flows/build.py) ------------------------------------------------------
+
+
+def gate(wh: Warehouse, table: str, frame: pl.DataFrame, dates: Sequence[date] | None = None,
+         date_col: str | None = None, *, by: Sequence[str] = (),
+         replace_quarantine: bool = True) -> pl.DataFrame:
+    """Rows of a built frame that honour the table's contract; the others go to audit.quarantine
+    (file_id null, as_of = the row's date) and are not written. Earlier refusals for the same dates
+    are replaced (`replace_quarantine`), so a rebuild never leaves a stale quarantine row. With `by`
+    (the write's partition keys), a partition whose every row was refused is deleted from the table,
+    so no stale row of an earlier build survives. A frame that breaks the contract as a whole raises.
+    Call inside the write's transaction."""
+    from expectations.contracts import NoContract, check_rows, contract_for
+
+    try:
+        c = contract_for(table)
+    except NoContract:
+        return frame
+    col = date_col or c.date_col
+    if dates is not None:
+        days = sorted(set(dates))
+    elif col and col in frame.columns:
+        days = sorted(set(frame[col].drop_nulls().to_list()))
+    else:
+        days = []
+    good, bad = check_rows(table, frame, row_context(max(days) if days else None))
+    if replace_quarantine and days:
+        wh.con.execute("delete from audit.quarantine where table_name = ? and file_id is null and "
+                       "as_of in (select unnest(?::date[]))", [table, days])
+    if bad.is_empty():
+        return good
+    wh.append("audit.quarantine", bad.select(
+        file_id=pl.lit(None, pl.String), source_path=pl.lit(None, pl.String),
+        table_name=pl.lit(table), line=pl.lit(None, pl.Int64), raw="raw", reason="reason",
+        check_name="check_name", batch_id=pl.lit(None, pl.String), as_of="as_of"))
+    if by:
+        keys = list(by)
+        gone = frame.select(keys).unique().join(good.select(keys).unique(), on=keys, how="anti",
+                                                nulls_equal=True)
+        for row in gone.iter_rows():
+            wh.delete(table, " and ".join(f'"{k}" is not distinct from ?' for k in keys), list(row))
+    console.error(f"contract {table}: {bad.height:,} built row(s) quarantined, first: {bad['reason'][0]}")
+    return good
+
+
+# -- the nightly audit ---------------------------------------------------------------------------
+
+
+def audit_sessions(as_of: date) -> list[date]:
+    """Sessions up to and including `as_of`, enough for the trailing history the suites use."""
+    from expectations.suites import HISTORY_NIGHTS
+    from sources.calendar import sessions_between
+
+    days = sessions_between(as_of - timedelta(days=3 * HISTORY_NIGHTS), as_of)
+    return [*days[-(HISTORY_NIGHTS + 10):]] if days and days[-1] == as_of else [*days, as_of]
+
+
+@dataclass
+class AuditSummary:
+    as_of: date
+    run_id: str
+    trusted: bool
+    critical: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    tables: int = 0
+    checks: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+    data_docs: str | None = None  # index page, relative to the home
+
+    def banners(self) -> list[dict]:
+        """What the night's report says at the top."""
+        if not self.trusted:
+            head = (f"Data quality: {len(self.critical)} critical check(s) failed for {self.as_of}. "
+                    "This night's data is not trusted and no recommendation is made from it.")
+            return [{"level": "bad", "text": head}] + [{"level": "bad", "text": r}
+                                                       for r in self.critical[:5]]
+        if self.warnings:
+            return [{"level": "warn", "text": f"Data quality: {len(self.warnings)} warning(s) for "
+                                              f"{self.as_of}; see the data-quality section."}]
+        return []
+
+
+def write_validations(wh: Warehouse, rows: list[dict]) -> int:
+    if not rows:
+        return 0
+    cols = wh.columns("audit.validations")
+    frame = pl.DataFrame(rows).select([c for c in cols if c in rows[0]])
+    frame = frame.with_columns(
+        pl.col("as_of").cast(pl.Date), pl.col("validated_at").cast(pl.Datetime("us")),
+        pl.col("element_count").cast(pl.Int64), pl.col("unexpected_count").cast(pl.Int64))
+    with wh.transaction():
+        run_id, as_of = rows[0]["run_id"], rows[0]["as_of"]
+        wh.delete("audit.validations", "run_id = ? and as_of = ?", [run_id, as_of])
+        return wh.append("audit.validations", frame)
+
+
+@task(name="audit-night", cache_policy=NO_CACHE)
+def audit_night(wh: Warehouse, as_of: date, settings: Settings, run: dict, *,
+                show: bool = True) -> AuditSummary:
+    """Validate tonight's partitions with Great Expectations; store every result; build Data Docs."""
+    from expectations.audit import run_audit
+    from expectations.trust import describe_failure
+
+    res = run_audit(wh, as_of, audit_sessions(as_of), home=settings.root,
+                    docs_dir=settings.data_docs, run_id=run["run_id"])
+    write_validations(wh, res.rows())
+    summary = AuditSummary(
+        as_of, run["run_id"], res.trusted,
+        critical=[describe_failure(r) for r in res.critical],
+        warnings=[describe_failure(r) for r in res.warnings],
+        tables=len(res.tables), checks=len(res.rows()),
+        seconds={k: round(v, 3) for k, v in res.seconds.items()}, data_docs=res.docs_index)
+    if show:
+        verdict = "trusted" if summary.trusted else "NOT TRUSTED"
+        console.info(f"audit {as_of}: {summary.tables} tables, {summary.checks} checks, "
+                     f"{len(summary.critical)} critical, {len(summary.warnings)} warning(s) -> "
+                     f"{verdict} ({res.seconds['total']:.1f} s)")
+        for line in summary.critical:
+            console.error(f"critical  {line}")
+    return summary
+
+
+@flow(name="audit", flow_run_name="audit-{as_of}")
+def audit(as_of: date, home: Path | None = None) -> AuditSummary:
+    """Audit one night that is already in the warehouse (`alvh audit`)."""
+    from flows.version import code_version
+    from warehouse.runs import finish_run, start_run
+
+    settings = load_settings(home=home)
+    fr_id = flow_run.get_id()
+    run = {"run_id": str(fr_id or uuid.uuid4()), "flow_run_id": str(fr_id) if fr_id else None,
+           "code_version": code_version()}
+    with Warehouse.open(settings.warehouse_path, lock_timeout_s=settings.lock_timeout_s) as wh:
+        start_run(wh, run["run_id"], "audit", as_of, flow_run_id=run["flow_run_id"],
+                  code_version=run["code_version"], params={})
+        try:
+            summary = audit_night(wh, as_of, settings, run, show=False)
+        except BaseException as e:
+            finish_run(wh, run["run_id"], "failed", {"error": f"{type(e).__name__}: {e}"})
+            raise
+        finish_run(wh, run["run_id"], "ok" if summary.trusted else "failed", summary.__dict__)
+    return summary
+
+
+# Build steps that read the night's trust verdict (flows/build.py): rerun after the audit when
+# the verdict they used (the preflight, or an earlier audit) differs from tonight's audit.
+GATED_STEPS = ("alvh", "backtest")
+
+
+def regate(wh: Warehouse, settings: Settings, summary: AuditSummary) -> bool:
+    """Rebuild the gated steps for the audited night if its recommendation disagrees with the
+    audit (emitted from a night the audit rejects, or withheld from one it trusts)."""
+    if "core.recommendations" not in wh.tables():
+        return False
+    status = wh.scalar("select status from core.recommendations where as_of = ?", [summary.as_of])
+    if status is None or (status == "untrusted") == (not summary.trusted):
+        return False
+    from flows.build import steps
+
+    for name, step in steps():
+        if name in GATED_STEPS:
+            step(wh, [summary.as_of], settings)
+    console.info(f"audit {summary.as_of}: recommendation rebuilt "
+                 f"({'trusted' if summary.trusted else 'untrusted'} night)")
+    return True
+
+
+def audit_and_regate(wh: Warehouse, settings: Settings, as_of: date, run: dict) -> AuditSummary:
+    """Tonight's audit (after the build, before the report), then the gated steps if needed."""
+    summary = audit_night(wh, as_of, settings, run)
+    regate(wh, settings, summary)
+    return summary
+
+
+def print_audit(wh: Warehouse, summary: AuditSummary) -> None:
+    """`alvh audit`: one line per suite - checks passed/failed, unexpected and quarantined rows."""
+    from rich.table import Table
+
+    from expectations.trust import night_rejected_files, suite_summary
+
+    t = Table(title=f"Audit {summary.as_of} (run {summary.run_id[:8]})", title_justify="left",
+              show_edge=False, pad_edge=False)
+    for name, right in (("suite", False), ("checks", True), ("passed", True), ("failed crit", True),
+                        ("failed warn", True), ("unexpected", True), ("quarantined", True),
+                        ("fresh", False)):
+        t.add_column(name, justify="right" if right else "left")
+    for r in suite_summary(wh, summary.as_of).iter_rows(named=True):
+        fresh = "-" if r["fresh"] is None else ("yes" if r["fresh"] else "NO")
+        t.add_row(r["table_name"], str(r["checks"]), str(r["passed"]), str(r["failed_critical"]),
+                  str(r["failed_warning"]), f"{r['unexpected']:,}", f"{r['quarantined']:,}", fresh)
+    console.out.print(t)
+    for f in night_rejected_files(wh, summary.as_of).iter_rows(named=True):
+        console.error(f"rejected file: {f['error']}")
+    for line in summary.critical:
+        console.error(f"critical  {line}")
+    for line in summary.warnings:
+        console.warn(line)
+    verdict = "trusted" if summary.trusted else "NOT TRUSTED (no recommendation from this night)"
+    console.info(f"night {summary.as_of}: {verdict}; {summary.checks} checks in "
+                 f"{summary.seconds.get('total', 0):.1f} s")
+    if summary.data_docs:
+        console.info(f"data docs: {wh.path.parent / summary.data_docs if wh.path else summary.data_docs}")
