@@ -221,7 +221,7 @@ Step = Callable[..., StepResult]
 def steps() -> list[tuple[str, Step]]:
     """Build steps in dependency order."""
     return [("gamma", build_gamma), ("market", build_market), ("signals", build_signals),
-            ("alvh", build_recommendations)]
+            ("alvh", build_recommendations), ("backtest", build_backtest)]
 
 
 def build_sessions(wh: Warehouse, settings: Settings, dates: list[date], *,

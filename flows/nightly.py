@@ -88,14 +88,50 @@ def _discard_drop(folder: Path, ing: IngestSummary) -> None:
 
 
 def _headline_markdown(s: NightSummary, wh: Warehouse) -> str:
-    g = wh.sql("select spot, spot_gex_usd from core.gamma_daily where date = ? and underlying = 'SPX' "
-               "order by preset limit 1", [s.as_of])
+    """The night in a few lines for the Prefect UI: regime and score, the recommendation, dealer
+    gamma and VIX, the backtest, and where the report is. Each part only when its table has it."""
+    def row(query: str) -> dict | None:
+        try:
+            f = wh.sql(query, [s.as_of])
+        except Exception:  # a table this home does not have yet
+            return None
+        return f.row(0, named=True) if f.height else None
+
     lines = [f"# ALVH night {s.as_of}", "", f"**Status:** {s.status}", ""]
-    if g.height:
-        spot, gex = g.row(0)
-        lines += [f"- SPX {spot:,.2f}", f"- Net spot GEX {gex / 1e9:+,.2f} bn USD per 1 % move"]
-    lines += [f"- Files {s.files}, rows {s.rows:,}, quarantined {s.quarantined:,}",
-              "", f"Report: `{s.report}`"]
+    sig = row("select regime, unwind_score from core.signals_daily where date = ?")
+    if sig:
+        score = sig["unwind_score"]
+        lines.append(f"- **Regime {sig['regime']}**, unwind score "
+                     f"{'n/a' if score is None else f'{score:.0f}'} / 100")
+    rec = row("select * from core.recommendations where as_of = ?")
+    if rec and rec.get("status") == "ok":
+        lines.append(f"- Recommendation: {rec['structure'].replace('+', ' + ')} · {rec['contracts']} x "
+                     f"{rec['root']} {rec['expiry']} {rec['long_put']:g}/{rec['short_put']:g} P · "
+                     f"{rec['short_call']:g}/{rec['long_call']:g} C, credit {rec['credit_pts']:.2f} pts, "
+                     f"max loss {rec['max_loss_usd']:,.0f} USD")
+    elif rec:
+        lines.append(f"- No recommendation: {rec.get('skip_reason') or rec.get('status')}")
+    g = row("select spot, spot_gex_usd, zero_gamma from core.gamma_daily where date = ? and "
+            "underlying = 'SPX' order by preset limit 1")
+    if g:
+        flip = "" if g["zero_gamma"] is None else f", flip {g['zero_gamma']:,.0f}"
+        lines += [f"- SPX {g['spot']:,.2f}; net spot GEX {g['spot_gex_usd'] / 1e9:+,.2f} bn USD per 1 % move{flip}"]
+    v = row("select vix, vix_vix3m_ratio from core.vol_daily where date = ?")
+    if v and v["vix"] is not None:
+        ratio = "" if v["vix_vix3m_ratio"] is None else f", VIX/VIX3M {v['vix_vix3m_ratio']:.3f}"
+        lines.append(f"- VIX {v['vix']:.2f}{ratio}")
+    bt = row("select cagr, sharpe, max_drawdown, irr from core.backtest_metrics where as_of = ? and "
+             "strategy = 'alvh'")
+    if bt and bt["cagr"] is not None:
+        fmt = lambda x, k="%": "n/a" if x is None else (f"{x * 100:+.1f} %" if k == "%" else f"{x:.2f}")  # noqa: E731
+        lines.append(f"- ALVH backtest: CAGR {fmt(bt['cagr'])}, Sharpe {fmt(bt['sharpe'], 'x')}, "
+                     f"max drawdown {fmt(bt['max_drawdown'])}, IRR {fmt(bt['irr'])}")
+    lines += [f"- Files {s.files}, rows {s.rows:,}, quarantined {s.quarantined:,}", "",
+              f"Report: `{s.report}`"]
+    if s.report is not None:
+        ts = s.report.with_name(f"{s.as_of.isoformat()}-tearsheet.html")
+        if ts.exists():
+            lines.append(f"Tearsheet: `{ts}`")
     lines += [f"- FAILED: {m}" for m in s.failed]
     return "\n".join(lines)
 
@@ -215,7 +251,8 @@ def _demo(wh: Warehouse, settings: Settings, sessions: list[date], run: dict,
     if todo:
         build_sessions(wh, settings, todo)
     for day in progress(sessions[-pages:], "render reports"):
-        night.report = render_report.fn(wh, day, settings, run)
+        # quantstats takes ~3 s a page: the demo draws the tearsheet of its last night only
+        night.report = render_report.fn(wh, day, settings, run, tearsheet=day == sessions[-1])
     if night.failed:
         night.status = "failed"
     elif night.quarantined:
