@@ -17,6 +17,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import console
+from flows.audit import gate
 from flows.settings import Settings, load_settings
 from warehouse import reads
 from warehouse.db import Warehouse
@@ -42,6 +43,7 @@ def write_dated(wh: Warehouse, table: str, frame: pl.DataFrame, dates: Sequence[
     """
     wanted = frame.filter(pl.col(date_col).is_in(list(dates)))
     with wh.transaction():
+        wanted = gate(wh, table, wanted, dates, date_col)  # the table's contract (expectations/)
         wh.con.execute(f'delete from {table} where "{date_col}" in (select unnest(?::date[]))',
                        [list(dates)])
         return wh.append(table, wanted)
@@ -64,13 +66,15 @@ def build_gamma(wh: Warehouse, dates: list[date], settings: Settings) -> StepRes
         tables = gamma_tables(reads.option_quotes(wh, part, "SPX"), conventions)
         with wh.transaction():
             for table, frame in tables.items():
-                counts[table] = counts.get(table, 0) + wh.write(table, frame, by=GAMMA_KEYS)
+                counts[table] = counts.get(table, 0) + wh.write(
+                    table, gate(wh, table, frame, by=GAMMA_KEYS), by=GAMMA_KEYS)
     if todo:
         # MACD over the stored daily net GEX up to the last day built (point in time).
         hist = wh.table("core.gamma_daily", "preset = ? and date <= ?",
                         [conventions.name, max(todo)], order_by="date")
         macd = add_gex_macd(hist).filter(pl.col("date").is_in(todo))
-        wh.write("core.gamma_daily", macd, by=GAMMA_KEYS)
+        wh.write("core.gamma_daily", gate(wh, "core.gamma_daily", macd, replace_quarantine=False),
+                 by=GAMMA_KEYS)
     missing = len(dates) - len(todo)
     return StepResult("gamma", counts, f"{missing} session(s) without an SPX chain" if missing else "")
 
@@ -208,8 +212,8 @@ def build_backtest(wh: Warehouse, dates: list[date], settings: Settings) -> Step
     with wh.transaction():
         wh.delete("core.backtest_daily", "date <= ?", [end])
         wh.delete("core.backtest_trades", "true")
-        counts = {"core.backtest_daily": wh.append("core.backtest_daily", daily),
-                  "core.backtest_trades": wh.append("core.backtest_trades", trades),
+        counts = {"core.backtest_daily": wh.append("core.backtest_daily", gate(wh, "core.backtest_daily", daily)),
+                  "core.backtest_trades": wh.append("core.backtest_trades", gate(wh, "core.backtest_trades", trades)),
                   "core.backtest_metrics": write_dated(wh, "core.backtest_metrics", metrics, dates,
                                                        date_col="as_of")}
     return StepResult("backtest", counts)
