@@ -197,6 +197,31 @@ def report(as_of: AsOfOpt = None, home: HomeOpt = None) -> None:
 
 
 @app.command()
+def audit(as_of: AsOfOpt = None, home: HomeOpt = None) -> None:
+    """Audit a night already in the warehouse (default: the last built): Great Expectations suites
+    per table, results in audit.validations, Data Docs; exit code 1 on a critical failure."""
+    settings = _settings(home)
+
+    def body() -> int:
+        from flows.audit import audit as audit_flow
+        from flows.audit import print_audit
+        from warehouse.db import Warehouse
+
+        day = _date(as_of)
+        if day is None:
+            with Warehouse.open(settings.warehouse_path, read_only=True) as wh:
+                day = wh.scalar("select max(quote_date) from raw.option_quotes")
+            if day is None:
+                raise ValueError("nothing loaded yet: run `alvh demo` or `alvh nightly` first")
+        res = audit_flow(as_of=day, home=settings.root)
+        with Warehouse.open(settings.warehouse_path, read_only=True) as wh:
+            print_audit(wh, res)
+        return 0 if res.trusted else 1
+
+    raise typer.Exit(_guard(body))
+
+
+@app.command()
 def status(home: HomeOpt = None) -> None:
     """Tables with row counts and date ranges, files by status, and the last runs."""
     settings = _settings(home)

@@ -17,6 +17,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from flows import console
+from flows.audit import audit_and_regate, set_ingest_horizon
 from flows.build import build_sessions
 from flows.ingest import IngestSummary, ingest_paths
 from flows.report import render_report
@@ -139,6 +140,7 @@ def _headline_markdown(s: NightSummary, wh: Warehouse) -> str:
 def run_night(wh: Warehouse, settings: Settings, as_of: date, *, source: str, drop: Path | None,
               run: dict) -> NightSummary:
     summary = NightSummary(as_of)
+    set_ingest_horizon(as_of)
     if source == "sample":
         if _needs_history(wh, as_of):
             hist = write_sample_history(as_of, settings.seed, settings.drops)
@@ -157,7 +159,9 @@ def run_night(wh: Warehouse, settings: Settings, as_of: date, *, source: str, dr
     if source == "sample":
         _discard_drop(folder, ing)
     build_sessions(wh, settings, [as_of])
-    summary.report = render_report(wh, as_of, settings, run)
+    quality = audit_and_regate(wh, settings, as_of, run)  # after the build, before the report
+    summary.failed += [f"audit: {r}" for r in quality.critical]
+    summary.report = render_report(wh, as_of, settings, run, banners=quality.banners() or None)
     if summary.failed:
         summary.status = "failed"
     elif summary.quarantined:
@@ -233,6 +237,7 @@ def _demo(wh: Warehouse, settings: Settings, sessions: list[date], run: dict,
         "select distinct quote_date from raw.option_quotes where underlying = 'SPX'").fetchall()}
     todo = [d for d in sessions if d not in have]
     night = NightSummary(sessions[-1])
+    set_ingest_horizon(sessions[-1])
     if todo and _needs_history(wh, todo[0]):
         console.info(f"writing sample history before {todo[0]} ...")
         hist = write_sample_history(todo[0], settings.seed, settings.drops)
@@ -250,9 +255,13 @@ def _demo(wh: Warehouse, settings: Settings, sessions: list[date], run: dict,
             console.error(f.line())
     if todo:
         build_sessions(wh, settings, todo)
+    # The demo audits its last night (`alvh audit --as-of D` audits any other).
+    quality = audit_and_regate(wh, settings, sessions[-1], run)
+    night.failed += [f"audit: {r}" for r in quality.critical]
     for day in progress(sessions[-pages:], "render reports"):
         # quantstats takes ~3 s a page: the demo draws the tearsheet of its last night only
-        night.report = render_report.fn(wh, day, settings, run, tearsheet=day == sessions[-1])
+        night.report = render_report.fn(wh, day, settings, run, tearsheet=day == sessions[-1],
+                                        banners=quality.banners() if day == sessions[-1] else None)
     if night.failed:
         night.status = "failed"
     elif night.quarantined:

@@ -26,6 +26,7 @@ ORDER = (
     "volatility",
     "events",
     "backtest",
+    "quality",
     "lineage",
 )
 
