@@ -298,10 +298,10 @@ def print_audit(wh: Warehouse, summary: AuditSummary) -> None:
 
     t = Table(title=f"Audit {summary.as_of} (run {summary.run_id[:8]})", title_justify="left",
               show_edge=False, pad_edge=False)
-    for name, right in (("suite", False), ("checks", True), ("passed", True), ("failed crit", True),
-                        ("failed warn", True), ("unexpected", True), ("quarantined", True),
-                        ("fresh", False)):
-        t.add_column(name, justify="right" if right else "left")
+    t.add_column("suite", no_wrap=True, min_width=26)
+    for name in ("checks", "passed", "crit", "warn", "unexp.", "quar."):
+        t.add_column(name, justify="right", no_wrap=True)
+    t.add_column("fresh", no_wrap=True)
     for r in suite_summary(wh, summary.as_of).iter_rows(named=True):
         fresh = "-" if r["fresh"] is None else ("yes" if r["fresh"] else "NO")
         t.add_row(r["table_name"], str(r["checks"]), str(r["passed"]), str(r["failed_critical"]),
