@@ -130,6 +130,10 @@ def build(ctx: Context) -> dict | None:
         fig.add_scatter(x=hist["date"], y=_bn(hist["gex_macd_signal_usd"]), name="signal", mode="lines",
                         line=dict(color=COLORS["signal"], width=1.2),
                         hovertemplate="signal %{y:+.2f} bn<extra></extra>", row=2, col=1)
+        if hist["gex_macd_usd"].null_count() == hist.height:
+            fig.add_annotation(text=f"the MACD starts once 26 sessions of net GEX are stored "
+                                    f"({hist.height} so far)", xref="x domain", yref="y3 domain",
+                               x=0.5, y=0.5, showarrow=False, font=dict(size=12, color=COLORS["muted"]))
         fig.update_yaxes(title_text="$bn / 1 %", row=1, col=1, secondary_y=False)
         # The flip can sit far from spot on quiet days: keep the axis on SPX, let the flip clip.
         spx_lo, spx_hi = hist["spot"].min(), hist["spot"].max()
