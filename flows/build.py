@@ -54,27 +54,65 @@ def write_dated(wh: Warehouse, table: str, frame: pl.DataFrame, dates: Sequence[
 GAMMA_KEYS = ("date", "underlying", "preset")
 
 
-@task(name="build-gamma", cache_policy=NO_CACHE)
-def build_gamma(wh: Warehouse, dates: list[date], settings: Settings) -> StepResult:
-    from transforms.gamma import GammaConventions, add_gex_macd, gamma_tables
+def gamma_conventions(settings: Settings):
+    """The configured preset, completed with what only the flow knows: r, q and the half-days."""
+    from sources.calendar import early_closes
+    from transforms.gamma import GammaConventions
 
-    conventions = GammaConventions.preset(settings.gamma_preset)
+    conv = GammaConventions.preset(settings.gamma_preset)
+    if conv.spot_gamma == "model" or conv.time_basis == "calendar_to_settlement":
+        conv = conv.model_copy(update={"rate": settings.gamma_rate,
+                                       "div_yield": settings.gamma_div_yield,
+                                       "early_closes": early_closes()})
+    return conv
+
+
+def gamma_partitions(quotes: pl.DataFrame, conventions) -> dict[str, pl.DataFrame]:
+    """The per-day half of the gamma step: SPX quotes of some sessions (as stored in
+    raw.option_quotes, ordered like `reads.option_quotes`) -> the four core.gamma tables for those
+    sessions, MACD columns empty. Pure: a backfill worker runs it without the warehouse.
+    `conventions` is a GammaConventions (use `gamma_conventions(settings)`) or a preset name."""
+    from transforms.gamma import GammaConventions, gamma_tables
+
+    if isinstance(conventions, str):
+        conventions = GammaConventions.preset(conventions)
+    return gamma_tables(quotes, conventions)
+
+
+def write_gamma_partitions(wh: Warehouse, tables: dict[str, pl.DataFrame]) -> dict[str, int]:
+    """Replace the (date, underlying, preset) partitions of `tables` in one transaction."""
+    with wh.transaction():
+        return {table: wh.write(table, gate(wh, table, frame, by=GAMMA_KEYS), by=GAMMA_KEYS)
+                for table, frame in tables.items()}
+
+
+@task(name="build-gamma", cache_policy=NO_CACHE)
+def build_gamma(wh: Warehouse, dates: list[date], settings: Settings,
+                daily: bool = True) -> StepResult:
+    """Gamma tables for `dates`, then the GEX MACD over the stored history.
+
+    daily=False: the per-day partitions are already written (a backfill's workers computed them
+    with `gamma_partitions`), so only the history-dependent MACD runs.
+    """
+    from transforms.gamma import add_gex_macd
+
+    conventions = gamma_conventions(settings)
     counts: dict[str, int] = {}
     have = set(reads.quote_dates(wh, "SPX"))
     todo = [d for d in dates if d in have]
-    for part in chunks(todo, 10):
-        tables = gamma_tables(reads.option_quotes(wh, part, "SPX"), conventions)
-        with wh.transaction():
-            for table, frame in tables.items():
-                counts[table] = counts.get(table, 0) + wh.write(
-                    table, gate(wh, table, frame, by=GAMMA_KEYS), by=GAMMA_KEYS)
+    for part in chunks(todo if daily else [], 10):
+        tables = gamma_partitions(reads.option_quotes(wh, part, "SPX"), conventions)
+        for table, n in write_gamma_partitions(wh, tables).items():
+            counts[table] = counts.get(table, 0) + n
     if todo:
         # MACD over the stored daily net GEX up to the last day built (point in time).
         hist = wh.table("core.gamma_daily", "preset = ? and date <= ?",
-                        [conventions.name, max(todo)], order_by="date")
+                        [settings.gamma_preset, max(todo)], order_by="date")
         macd = add_gex_macd(hist).filter(pl.col("date").is_in(todo))
-        wh.write("core.gamma_daily", gate(wh, "core.gamma_daily", macd, replace_quarantine=False),
-                 by=GAMMA_KEYS)
+        n = wh.write("core.gamma_daily", gate(wh, "core.gamma_daily", macd, replace_quarantine=False),
+                     by=GAMMA_KEYS)
+        if not daily:
+            counts["core.gamma_daily"] = n
     missing = len(dates) - len(todo)
     return StepResult("gamma", counts, f"{missing} session(s) without an SPX chain" if missing else "")
 
@@ -229,12 +267,16 @@ def steps() -> list[tuple[str, Step]]:
 
 
 def build_sessions(wh: Warehouse, settings: Settings, dates: list[date], *,
-                   show: bool = True) -> list[StepResult]:
-    """Run every step for `dates` (inside a running flow)."""
+                   show: bool = True, prebuilt: frozenset[str] = frozenset()) -> list[StepResult]:
+    """Run every step for `dates` (inside a running flow).
+
+    `prebuilt` names steps whose per-day partitions a backfill already wrote (today: "gamma");
+    those steps run only their history-dependent part.
+    """
     dates = sorted(set(dates))
     results = []
     for name, step in steps():
-        res = step(wh, dates, settings)
+        res = step(wh, dates, settings, **({"daily": False} if name in prebuilt else {}))
         results.append(res)
         if show:
             rows = ", ".join(f"{t} {n:,}" for t, n in res.rows.items()) or "no rows"
