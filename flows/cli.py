@@ -175,6 +175,83 @@ def build(
 
 
 @app.command()
+def backfill(
+    start: Annotated[str, typer.Option("--start", help="First session YYYY-MM-DD")],
+    end: Annotated[str, typer.Option("--end", help="Last session YYYY-MM-DD")],
+    runner: Annotated[str, typer.Option(
+        help="threads (default) or dask (worker processes; needs `alvh server`)")] = "threads",
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="Parallel workers (default ALVH_BACKFILL_WORKERS or 2)")] = None,
+    source: Annotated[str, typer.Option(help="sample (simulated drops) or drop (--drops)")] = "sample",
+    drops: Annotated[Path | None, typer.Option(
+        help="Folder with one sub-folder of vendor files per session, named YYYY-MM-DD")] = None,
+    pages: Annotated[int, typer.Option(min=0, help="Render reports for the last N sessions")] = 1,
+    home: HomeOpt = None,
+) -> None:
+    """Build every session from --start to --end in parallel (one writer, resumable, as nightly would)."""
+    settings = _settings(home)
+
+    def body() -> int:
+        from flows.backfill import run_backfill
+
+        res = run_backfill(_date(start, "--start"), _date(end, "--end"), runner=runner,
+                           workers=workers or settings.backfill_workers, source=source,
+                           drops=drops, home=settings.root, pages=pages)
+        console.info(res.line())
+        if res.report:
+            console.info(f"report: {res.report}")
+        return res.exit_code
+
+    raise typer.Exit(_guard(body))
+
+
+@app.command()
+def server(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 4200,
+    ui: Annotated[bool, typer.Option("--ui/--no-ui", help="Serve Prefect's web UI too")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Run a local Prefect server (state in $ALVH_HOME/prefect); prints the PREFECT_API_URL to export."""
+    settings = _settings(home)
+
+    def body() -> int:
+        from flows.deploy import run_server
+
+        return run_server(settings, host, port, ui)
+
+    raise typer.Exit(_guard(body))
+
+
+@app.command()
+def serve(
+    cron: Annotated[str | None, typer.Option(
+        help="When to run (default ALVH_SCHEDULE_CRON: '30 17 * * 1-5')")] = None,
+    timezone: Annotated[str | None, typer.Option(
+        help="Time zone of the cron (default ALVH_SCHEDULE_TIMEZONE: America/New_York)")] = None,
+    source: Annotated[str, typer.Option(help="sample or drop")] = "sample",
+    drop: Annotated[str | None, typer.Option(
+        help="Drop folder for --source drop; {as_of} is replaced by the night")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Serve the nightly deployment on a cron (default 17:30 New York, Mon-Fri); needs `alvh server`."""
+    settings = _settings(home)
+
+    def body() -> int:
+        from flows.deploy import ServerUnavailable, serve_nightly
+
+        try:
+            serve_nightly(settings, cron=cron or settings.schedule_cron,
+                          timezone=timezone or settings.schedule_timezone, source=source, drop=drop)
+        except ServerUnavailable as e:
+            console.error(str(e))
+            return 1
+        return 0
+
+    raise typer.Exit(_guard(body))
+
+
+@app.command()
 def report(as_of: AsOfOpt = None, home: HomeOpt = None) -> None:
     """Re-render a night's report (default: the last built night) and the index."""
     settings = _settings(home)
