@@ -6,6 +6,7 @@ Wiring only. Sample drops come from sources.sample; everything else from the oth
 from __future__ import annotations
 
 import shutil
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -40,6 +41,7 @@ class NightSummary:
     quarantined: int = 0
     failed: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    stale: dict[str, str] = field(default_factory=dict)  # report section -> why it is stale
 
     @property
     def exit_code(self) -> int:
@@ -59,7 +61,8 @@ def _run_info(flow_name: str) -> dict:
             "started_at": datetime.now(UTC).replace(tzinfo=None)}
 
 
-@task(name="write-sample-drop", retries=2, retry_delay_seconds=[2, 5], cache_policy=NO_CACHE)
+@task(name="write-sample-drop", retries=2, retry_delay_seconds=[2, 5], timeout_seconds=600,
+      cache_policy=NO_CACHE, tags=["alvh", "io"])
 def write_sample_drop(day: date, seed: int, drops: Path) -> Path:
     from sources.sample import SampleMarket, write_drop
 
@@ -68,7 +71,8 @@ def write_sample_drop(day: date, seed: int, drops: Path) -> Path:
     return out
 
 
-@task(name="write-sample-history", retries=2, retry_delay_seconds=[2, 5], cache_policy=NO_CACHE)
+@task(name="write-sample-history", retries=2, retry_delay_seconds=[2, 5], timeout_seconds=1800,
+      cache_policy=NO_CACHE, tags=["alvh", "io"])
 def write_sample_history(first_day: date, seed: int, drops: Path, years: float = 2.0) -> Path:
     from sources.sample import SampleMarket, write_bootstrap
 
@@ -151,29 +155,130 @@ def run_night(wh: Warehouse, settings: Settings, as_of: date, *, source: str, dr
     elif source == "drop":
         if drop is None:
             raise ValueError("--source drop needs --drop FOLDER (tonight's vendor files)")
-        folder = drop
+        folder = Path(str(drop).replace("{as_of}", as_of.isoformat()))
+        missing = wait_for_drop(folder, expected_sources(settings), settings.drop_wait_s,
+                                settings.drop_poll_s)
+        _mark_stale(summary, folder, missing, settings.drop_wait_s)
     else:
         raise ValueError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
-    ing = ingest_paths(wh, settings, [folder], label=f"night-{as_of}")
-    summary.absorb(ing)
-    if source == "sample":
-        _discard_drop(folder, ing)
+    if folder.exists():
+        ing = ingest_paths(wh, settings, [folder], label=f"night-{as_of}")
+        summary.absorb(ing)
+        if source == "sample":
+            _discard_drop(folder, ing)
     build_sessions(wh, settings, [as_of])
     quality = audit_and_regate(wh, settings, as_of, run)  # after the build, before the report
     summary.failed += [f"audit: {r}" for r in quality.critical]
-    summary.report = render_report(wh, as_of, settings, run, banners=quality.banners() or None)
-    if summary.failed:
+    banners = quality.banners() + [{"level": "warn", "text": m} for m in summary.messages]
+    summary.report = render_report(wh, as_of, settings, run, stale=summary.stale or None,
+                                   banners=banners or None)
+    if summary.failed or (source == "drop" and not summary.files):
         summary.status = "failed"
-    elif summary.quarantined:
+    elif summary.quarantined or summary.stale:
         summary.status = "warning"
     return summary
 
 
-@flow(name="nightly", flow_run_name="nightly-{as_of}")
-def nightly(as_of: date, source: str = "sample", drop: Path | None = None,
+# -- late or missing vendor files (--source drop) -------------------------------------------------
+# Report sections fed by each landing source: marked stale when the source's files never came.
+SECTIONS_BY_SOURCE = {
+    "cboe_chain": ("headline", "gamma"),
+    "cboe_index": ("volatility",),
+    "cfe_vx": ("volatility",),
+    "funding": ("funding",),
+    "breadth": ("breadth",),
+    "macro": ("events",),
+}
+
+
+def expected_sources(settings: Settings) -> list[str]:
+    return [s.strip() for s in settings.expected_sources.split(",") if s.strip()]
+
+
+def sources_present(folder: Path) -> set[str]:
+    """Landing sources of the files in a drop folder, told by content like ingest does."""
+    from flows.ingest import expand_paths
+    from sources.base import SourceError
+    from sources.formats import detect
+
+    if not folder.is_dir():
+        return set()
+    found = set()
+    for f in expand_paths([folder]):
+        with f.open("rb") as fh:
+            head = fh.read(65536)
+        try:
+            found.add(detect(head, str(f)).source)
+        except SourceError:
+            continue
+    return found
+
+
+@task(name="wait-for-drop", cache_policy=NO_CACHE, tags=["alvh", "io"])
+def wait_for_drop(folder: Path, expected: list[str], wait_s: float, poll_s: float) -> list[str]:
+    """Poll the drop folder until every expected source has a file or `wait_s` has passed;
+    return the sources still missing (the night then runs with what it has)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        missing = [s for s in expected if s not in sources_present(folder)]
+        left = deadline - time.monotonic()
+        if not missing or left <= 0:
+            return missing
+        console.info(f"waiting for {', '.join(missing)} in {folder} ({left / 60:.0f} min left)")
+        time.sleep(min(poll_s, left))
+
+
+def _mark_stale(summary: NightSummary, folder: Path, missing: list[str], wait_s: float) -> None:
+    if not missing:
+        return
+    waited = f"{wait_s / 60:.0f} min" if wait_s >= 60 else f"{wait_s:.0f} s"
+    by_section: dict[str, list[str]] = {}
+    for src in missing:
+        for section in SECTIONS_BY_SOURCE.get(src, ()):
+            by_section.setdefault(section, []).append(src)
+    for section, srcs in by_section.items():
+        summary.stale[section] = f"no {' / '.join(srcs)} files in {folder} after waiting {waited}"
+    msg = (f"Stale: {', '.join(missing)} missing from tonight's drop after waiting {waited}; "
+           "affected sections show the last data the warehouse has.")
+    summary.messages.append(msg)
+    console.warn(msg)
+
+
+def scheduled_night(now: datetime | None = None) -> tuple[date, bool]:
+    """The night a run without --as-of is for, and whether there is one: a scheduled run on a
+    day that is not an XNYS session (New York date) has nothing to do; otherwise the night is the
+    last completed session."""
+    from sources.dates import NEW_YORK
+
+    now = now or flow_run.scheduled_start_time or datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    today = now.astimezone(NEW_YORK).date()
+    if not calendar.is_session(today):
+        return today, False
+    return calendar.last_completed_session(now), True
+
+
+def _night_run_name() -> str:
+    as_of = flow_run.parameters.get("as_of")
+    if as_of is None:
+        as_of, _ = scheduled_night()
+    return f"nightly-{as_of}"
+
+
+@flow(name="nightly", flow_run_name=_night_run_name)
+def nightly(as_of: date | None = None, source: str = "sample", drop: Path | None = None,
             home: Path | None = None) -> NightSummary:
-    """Tonight's run: land the drop, build the core tables, render the report."""
+    """Tonight's run: land the drop, build the core tables, render the report.
+
+    Without as_of (a scheduled run) the night is the last completed XNYS session; on a day that
+    is not a session the run is skipped."""
     settings = load_settings(home=home)
+    if as_of is None:
+        as_of, is_night = scheduled_night()
+        if not is_night:
+            console.info(f"{as_of} is not an XNYS session ({as_of:%A}); nothing to do")
+            return NightSummary(as_of, status="skipped")
     if not calendar.is_session(as_of):
         console.info(f"{as_of} is not an XNYS session ({as_of:%A}); nothing to do")
         return NightSummary(as_of, status="skipped")
@@ -209,16 +314,17 @@ def demo(as_of: date, days: int = 260, seed: int | None = None, pages: int = 20,
     Extending an existing demo home to a later as-of adds only the sessions it does not have.
     """
     settings = load_settings(home=home, seed=seed)
-    sessions = [d for d in calendar.sessions_between(date(1990, 1, 1), as_of)][-days:]
+    sessions = calendar.sessions_between(calendar.FIRST, as_of)[-days:]
     if not sessions:
         raise ValueError(f"no XNYS session on or before {as_of}")
     as_of = sessions[-1]
     run = _run_info("demo")
     with Warehouse.open(settings.warehouse_path, lock_timeout_s=settings.lock_timeout_s) as wh:
+        resume = _last_run_unfinished(wh, "demo")
         start_run(wh, run["run_id"], "demo", as_of, flow_run_id=run["flow_run_id"],
                   code_version=run["code_version"], params={"days": days, "seed": settings.seed})
         try:
-            night = _demo(wh, settings, sessions, run, pages)
+            night = _demo(wh, settings, sessions, run, pages, resume=resume)
         except BaseException as e:
             finish_run(wh, run["run_id"], "failed", {"error": f"{type(e).__name__}: {e}"})
             raise
@@ -229,12 +335,23 @@ def demo(as_of: date, days: int = 260, seed: int | None = None, pages: int = 20,
     return DemoSummary(as_of, len(sessions), night.files, night)
 
 
+def _last_run_unfinished(wh: Warehouse, flow_name: str) -> bool:
+    """Did the previous run of this flow die (killed, interrupted, crashed) before finishing?"""
+    status = wh.scalar("select status from audit.runs where flow = ? order by started_at desc "
+                       "limit 1", [flow_name])
+    return status in ("running", "abandoned", "failed")
+
+
 def _demo(wh: Warehouse, settings: Settings, sessions: list[date], run: dict,
-          pages: int) -> NightSummary:
+          pages: int, resume: bool = False) -> NightSummary:
     from flows.console import progress
 
     have = {r[0] for r in wh.con.execute(
         "select distinct quote_date from raw.option_quotes where underlying = 'SPX'").fetchall()}
+    if resume and have:
+        # The last run died mid-way: its last day may have been loaded only in part (files land
+        # one transaction each), so load that day again (known files are no-ops) and rebuild all.
+        have.discard(max(have))
     todo = [d for d in sessions if d not in have]
     night = NightSummary(sessions[-1])
     set_ingest_horizon(sessions[-1])
@@ -253,8 +370,8 @@ def _demo(wh: Warehouse, settings: Settings, sessions: list[date], run: dict,
         _discard_drop(folder, ing)
         for f in ing.failed:
             console.error(f.line())
-    if todo:
-        build_sessions(wh, settings, todo)
+    if todo or resume:
+        build_sessions(wh, settings, sessions if resume else todo)
     # The demo audits its last night (`alvh audit --as-of D` audits any other).
     quality = audit_and_regate(wh, settings, sessions[-1], run)
     night.failed += [f"audit: {r}" for r in quality.critical]
