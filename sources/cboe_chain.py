@@ -82,7 +82,7 @@ def _split(line: str) -> list[str]:
     return next(csv.reader([line]), [])
 
 
-def _preamble(lines: list[str], file: str) -> tuple[int, str, float, object]:
+def _preamble(lines: list[str], file: str) -> tuple[int, str, float, object, int]:
     """Locate the header (by content) and read the name/spot and date lines above it."""
     header_at = next(
         (i for i, ln in enumerate(lines[:_HEADER_SCAN])
@@ -92,7 +92,7 @@ def _preamble(lines: list[str], file: str) -> tuple[int, str, float, object]:
     if header_at is None:
         raise SourceError(file, None, "no option-chain header ('Expiration Date,Calls,...,Strike,"
                           f"Puts,...') in the first {_HEADER_SCAN} lines: not a CBOE quotedata file")
-    name, spot, ts = None, None, None
+    name, spot, ts, ts_line = None, None, None, header_at
     for i, ln in enumerate(lines[:header_at]):
         fields = [f.strip() for f in _split(ln)]
         for f in fields:
@@ -106,6 +106,7 @@ def _preamble(lines: list[str], file: str) -> tuple[int, str, float, object]:
             if f.startswith("Date:") and ts is None:
                 # Unquoted date lines split at their own commas: read up to the next `Bid:` field.
                 m = _DATE_LINE.search(ln)
+                ts_line = i + 1
                 try:
                     ts = parse_vendor_datetime(m.group(1) if m else f)
                 except ValueError as e:
@@ -116,7 +117,7 @@ def _preamble(lines: list[str], file: str) -> tuple[int, str, float, object]:
         raise SourceError(file, header_at + 1, f"spot on the 'Last:' line is {spot}, not positive")
     if ts is None:
         raise SourceError(file, header_at + 1, "no 'Date: ...' line above the header")
-    return header_at, name or "", spot, ts
+    return header_at, name or "", spot, ts, ts_line
 
 
 def _columns(header: list[str], file: str, line: int) -> tuple[dict[str, int], dict[str, int]]:
@@ -146,7 +147,7 @@ def parse(data: bytes, file: str = "<bytes>") -> Parsed:
     lines = text.split("\n")
     if ends_clean:
         lines.pop()
-    header_at, name, spot, ts = _preamble(lines, file)
+    header_at, name, spot, ts, date_line = _preamble(lines, file)
     header = _split(lines[header_at])
     call, put = _columns(header, file, header_at + 1)
     ncols = len(header)
@@ -164,7 +165,10 @@ def parse(data: bytes, file: str = "<bytes>") -> Parsed:
     f = f.filter(pl.col("raw").str.strip_chars(", \t") != "")
 
     snapshot_date = new_york_date(ts)
-    quote_date = session_of_snapshot(ts)
+    try:
+        quote_date = session_of_snapshot(ts)
+    except ValueError as e:  # a date beyond (or before) the XNYS calendar: not a real snapshot
+        raise SourceError(file, date_line, f"quote date {snapshot_date}: {e}") from None
     quote_ts = ts.replace(tzinfo=None)
 
     def c(i: int) -> str:

@@ -211,3 +211,9 @@ def test_real_spx_and_spxw_share_expiry_strike_pairs(realdata):
     p = parse_file(realdata / "cboe_chains" / "spx_2022-02-05.csv")
     pairs = p.rows.filter(pl.col("right") == "C").group_by("expiry", "strike").agg(pl.col("root").n_unique())
     assert pairs.filter(pl.col("root") == 2).height == 1936
+
+
+def test_a_date_beyond_the_exchange_calendar_is_a_clear_error():
+    with pytest.raises(SourceError) as e:
+        parse(chain('"Date: February 7, 2099 at 3:45 PM EST"'), "far.csv")
+    assert str(e.value).startswith("far.csv:3: quote date 2099-02-07: ")
