@@ -36,7 +36,16 @@ def render_report(wh: Warehouse, as_of: date, settings: Settings, run: dict,
 @flow(name="report", flow_run_name="report-{as_of}")
 def report(as_of: date, home: Path | None = None) -> Path:
     """Re-render one night's page (and the index) without rebuilding anything."""
+    from expectations import night_is_trusted
+
     settings = load_settings(home=home)
     with Warehouse.open(settings.warehouse_path, lock_timeout_s=settings.lock_timeout_s) as wh:
+        # The night's stored audit verdict goes back on top of the page, as the nightly run put it.
+        trusted, reasons = night_is_trusted(wh, as_of)
+        banners = [] if trusted else [
+            {"level": "bad", "text": f"Data quality: {len(reasons)} critical problem(s) for {as_of}. "
+                                     "This night's data is not trusted and no recommendation is made from it."},
+            *({"level": "bad", "text": r} for r in reasons[:5])]
         return render_report(wh, as_of, settings,
-                             {"run_id": "report-only", "code_version": code_version()})
+                             {"run_id": "report-only", "code_version": code_version()},
+                             banners=banners or None)
