@@ -12,6 +12,7 @@ is not an XNYS session).
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -96,6 +97,8 @@ def run_server(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT
     if ui:
         console.info(f"UI: http://{host}:{port}")
     proc = subprocess.Popen(server_command(host, port), env=env)
+    # `kill <pid>` (a service manager, a test) must not orphan the server: pass SIGTERM on.
+    previous = signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
     try:
         return proc.wait()
     except KeyboardInterrupt:  # Ctrl-C reaches the server too; let it shut down cleanly
@@ -104,6 +107,8 @@ def run_server(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT
         except subprocess.TimeoutExpired:
             proc.terminate()
             return proc.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # -- alvh serve ------------------------------------------------------------------------------------
@@ -118,8 +123,9 @@ def check_schedule(cron: str, timezone: str) -> None:
                          ) from None
     try:
         CronSchedule(cron=cron, timezone=timezone)
-    except ValueError as e:
-        raise ValueError(f"invalid cron {cron!r}: {str(e).splitlines()[-1]}") from None
+    except ValueError as e:  # pydantic's ValidationError: keep its message, not its URL
+        why = e.errors()[0]["msg"] if hasattr(e, "errors") else str(e).splitlines()[0]
+        raise ValueError(f"invalid cron {cron!r}: {why.removeprefix('Value error, ')}") from None
 
 
 def nightly_deployment(settings: Settings, *, cron: str, timezone: str, source: str = "sample",
