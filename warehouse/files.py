@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,11 +53,22 @@ def land(home: Path, original: Path, data: bytes, source: str) -> LandedFile:
     sha = sha256_bytes(data)
     rel = Path("landing") / source / f"{sha[:12]}-{original.name}"
     dest = home / rel
-    if not dest.exists():
+    if not dest.exists() or dest.stat().st_size != len(data):
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(dest.name + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(dest)  # atomic: a crash never leaves a half-written landing file
+        # A private temporary name per writer: parallel workers (a backfill) may land the same
+        # bytes at once, and a shared `.part` would interleave their writes. fsync before the
+        # atomic rename, so even a power cut never leaves a short file under a sha256 name.
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, dest)  # atomic: a crash never leaves a half-written landing file
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     return LandedFile(sha, len(data), str(original), rel.as_posix(), source)
 
 
