@@ -216,3 +216,18 @@ def test_two_backfills_on_one_home_take_turns_and_build_it_once(api_url, tmp_pat
     assert without(checksums(home), "audit.validations") == without(checksums(ref),
                                                                       "audit.validations")
     assert audit_rows(home).equals(audit_rows(ref))
+
+
+def test_workers_landing_the_same_bytes_at_once_never_leave_a_short_file(tmp_path):
+    """Two backfill days can deliver identical files; their workers land them concurrently."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from warehouse.files import land
+
+    data = os.urandom(1 << 22)
+    with ThreadPoolExecutor(8) as pool:
+        landed = list(pool.map(lambda i: land(tmp_path, Path(f"/drop/{i}/same.csv"), data, "x"),
+                               range(16)))
+    (path,) = {lf.absolute(tmp_path) for lf in landed}
+    assert path.read_bytes() == data
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary left behind
