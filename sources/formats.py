@@ -15,6 +15,7 @@ from sources.base import Format, Parsed, SourceError, head_text
 # Reader modules, each exposing FORMAT (or FORMATS, a list) - stricter sniffers first.
 READERS = (
     "sources.cboe_chain",
+    "sources.cboe_json",  # Cboe delayed-quotes JSON (the live fetch saves it as received)
     "sources.cboe_index",  # before index_ohlc/macro: same headers, told apart by US dates
     "sources.cfe_vx",
     "sources.funding_json",  # ccxt first within: its `info` repeats the venue's own keys
