@@ -258,6 +258,7 @@ class BackfillSummary:
     history_files: int = 0
     report: Path | None = None
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # wall seconds per phase
 
     def count(self, *status: str) -> int:
         return sum(d.status in status for d in self.days)
@@ -284,6 +285,9 @@ class BackfillSummary:
                 f"{len(self.failed)} failed), {self.rows:,} rows, {self.quarantined:,} quarantined; "
                 f"{self.runner} x{self.workers}, {self.seconds:,.1f} s")
 
+    def timing(self) -> str:
+        return "time: " + ", ".join(f"{k} {v:,.1f} s" for k, v in self.phases.items())
+
 
 def _close_abandoned_runs(wh: Warehouse) -> None:
     """We hold the writer lock, so a run still marked `running` died without closing its record."""
@@ -298,16 +302,24 @@ def _drop_folder(settings: Settings, source: str, drops: Path | None, day: date)
     return Path(drops) / day.isoformat()
 
 
+AUDITS = ("all", "last")
+
+
 @flow(name="backfill", flow_run_name="backfill-{start}-to-{end}")
 def backfill(start: date, end: date, source: str = "sample", drops: Path | None = None,
              home: Path | None = None, pages: int = 1, runner: str = "threads",
-             workers: int = 2) -> BackfillSummary:
+             workers: int = 2, audit: str = "all") -> BackfillSummary:
     """Build every session in [start, end]: parallel per-day work, one writer, then the rolling
-    steps once. `runner`/`workers` only label the run: the task runner is set by `run_backfill`."""
+    steps once. `runner`/`workers` only label the run: the task runner is set by `run_backfill`.
+    audit="all" audits every night as `nightly` would (identical tables); "last" only the last
+    night, as `demo` does (faster: the audit is ~2-4 s a night; audit.validations then holds the
+    last night only and earlier recommendations keep their build-time verdict)."""
     t0 = time.perf_counter()
     settings = load_settings(home=home)
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
+    if audit not in AUDITS:
+        raise ValueError(f"unknown --audit {audit!r}; choose one of {', '.join(AUDITS)}")
     if source == "drop" and drops is None:
         raise ValueError("--source drop needs --drops FOLDER (one sub-folder per session, YYYY-MM-DD)")
     if source == "drop" and not Path(drops).is_dir():
@@ -322,23 +334,26 @@ def backfill(start: date, end: date, source: str = "sample", drops: Path | None 
         start_run(wh, run["run_id"], "backfill", days[-1], flow_run_id=run["flow_run_id"],
                   code_version=run["code_version"],
                   params={"start": days[0], "end": days[-1], "source": source, "drops": drops,
-                          "runner": runner, "workers": workers})
+                          "runner": runner, "workers": workers, "audit": audit})
         try:
-            _backfill(wh, settings, days, source, drops, pages, workers, run, summary)
+            _backfill(wh, settings, days, source, drops, pages, workers, run, summary, audit)
         except BaseException as e:
             finish_run(wh, run["run_id"], "failed", {"error": f"{type(e).__name__}: {e}"})
             raise
         summary.seconds = time.perf_counter() - t0
         status = "failed" if summary.failed else ("warning" if summary.quarantined else "ok")
         finish_run(wh, run["run_id"], status, {
-            "line": summary.line(), "failed": {str(d.day): d.errors for d in summary.failed}})
+            "line": summary.line(), "phases": summary.phases,
+            "failed": {str(d.day): d.errors for d in summary.failed}})
     return summary
 
 
 def _backfill(wh: Warehouse, settings: Settings, days: list[date], source: str, drops: Path | None,
-              pages: int, workers: int, run: dict, summary: BackfillSummary) -> None:
+              pages: int, workers: int, run: dict, summary: BackfillSummary,
+              audit: str = "all") -> None:
     from flows.audit import set_ingest_horizon
 
+    clock = _Clock(summary.phases)
     set_ingest_horizon(days[-1])
     if source == "sample" and _needs_history(wh, days[0]):
         console.info(f"writing sample history before {days[0]} ...")
@@ -349,6 +364,7 @@ def _backfill(wh: Warehouse, settings: Settings, days: list[date], source: str, 
             console.error(f.line())
         if not ing.failed:
             shutil.rmtree(hist, ignore_errors=True)
+    clock.lap("history")
     built = built_batches(wh, settings.gamma_preset, days)
     conventions = gamma_conventions(settings)  # the nightly's: preset + r, q and half-days
     console.info(f"{len(days)} sessions {days[0]} .. {days[-1]} ({source}), "
@@ -365,6 +381,7 @@ def _backfill(wh: Warehouse, settings: Settings, days: list[date], source: str, 
     window = max(2, 3 * workers)
     queue: deque = deque(submit(d) for d in days[:window])
     rest: Iterator[date] = iter(days[window:])
+    writing = 0.0
     for _ in console.progress(range(len(days)), "backfill"):
         day, folder, fetched, prepared = queue.popleft()
         nxt = next(rest, None)
@@ -375,25 +392,42 @@ def _backfill(wh: Warehouse, settings: Settings, days: list[date], source: str, 
         except Exception as e:  # the worker failed: name the first cause (fetch before prepare)
             outcome = DayOutcome(day, "failed", errors=[f"{day}: {_first_error(fetched, e)}"])
         else:
+            t = time.perf_counter()
             try:
                 outcome = apply_day(wh, settings, work, conventions)
             except Exception as e:  # the day's transaction rolled back; the others go on
                 outcome = DayOutcome(day, "failed", errors=[f"{day}: {type(e).__name__}: {e}"])
+            writing += time.perf_counter() - t
         summary.days.append(outcome)
         for msg in outcome.errors:
             console.error(msg)
         if source == "sample" and outcome.status != "failed":
             shutil.rmtree(folder, ignore_errors=True)  # the simulated vendor's outbox, now landed
+    clock.lap("days")
+    summary.phases["of which writer"] = writing
     results = build_sessions(wh, settings, days, prebuilt=frozenset({"gamma"}), show=False)
     notes = [f"{r.step}: {r.note}" for r in results if r.note]
     if notes:
         console.info("built history steps (" + "; ".join(notes) + ")")
-    verdicts = audit_days(wh, settings, days, summary, run)
+    clock.lap("history steps")
+    verdicts = audit_days(wh, settings, days if audit == "all" else days[-1:], summary, run)
+    clock.lap("audits")
     if pages:
         have = set(reads.quote_dates(wh, "SPX"))
         for day in [d for d in days if d in have][-pages:]:
             banners = verdicts[day].banners() if day in verdicts else None
             summary.report = render_report.fn(wh, day, settings, run, banners=banners or None)
+        clock.lap("reports")
+
+
+class _Clock:
+    def __init__(self, into: dict[str, float]):
+        self.into, self.t = into, time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.into[name] = self.into.get(name, 0.0) + now - self.t
+        self.t = now
 
 
 def audit_days(wh: Warehouse, settings: Settings, days: list[date], summary: BackfillSummary,
@@ -488,7 +522,7 @@ def _api_url_in_environment() -> Iterator[None]:
 
 def run_backfill(start: date, end: date, *, runner: str = "threads", workers: int = 2,
                  source: str = "sample", drops: Path | None = None, home: Path | None = None,
-                 pages: int = 1) -> BackfillSummary:
+                 pages: int = 1, audit: str = "all") -> BackfillSummary:
     """Run the backfill flow on the chosen task runner (what `alvh backfill` calls)."""
     if workers < 1:
         raise ValueError("--workers must be at least 1")
@@ -496,4 +530,4 @@ def run_backfill(start: date, end: date, *, runner: str = "threads", workers: in
     with _api_url_in_environment(), tags(*TAGS):
         return backfill.with_options(task_runner=task_runner)(
             start=start, end=end, source=source, drops=drops, home=home, pages=pages,
-            runner=runner, workers=workers)
+            runner=runner, workers=workers, audit=audit)

@@ -51,11 +51,13 @@ def _date(text: str | None, name: str = "--as-of") -> date | None:
 def _guard(fn: Callable[[], T]) -> T:
     """Run a command body; known failures become one line and an exit code, never a traceback."""
     from sources.base import SourceError
+    from sources.live.net import LiveFetchError
     from warehouse.db import SchemaMismatch, WarehouseBusy
 
     try:
         return fn()
-    except (SourceError, WarehouseBusy, SchemaMismatch, FileNotFoundError, ValueError) as e:
+    except (SourceError, WarehouseBusy, SchemaMismatch, FileNotFoundError, ValueError,
+            LiveFetchError) as e:
         if os.environ.get("ALVH_DEBUG"):
             raise
         console.error(str(e))
@@ -124,7 +126,9 @@ def demo(
 @app.command()
 def nightly(
     as_of: AsOfOpt = None,
-    source: Annotated[str, typer.Option(help="sample (simulated vendor drop) or drop (a folder)")] = "sample",
+    source: Annotated[str, typer.Option(
+        help="sample (simulated vendor drop), drop (a folder) or live (fetch from public APIs: "
+             "docs/live.md)")] = "sample",
     drop: Annotated[Path | None, typer.Option(help="Folder of tonight's vendor files (--source drop)")] = None,
     home: HomeOpt = None,
 ) -> None:
@@ -147,6 +151,32 @@ def nightly(
             console.error(m)
         console.info(f"report: {res.report}")
         return res.exit_code
+
+    raise typer.Exit(_guard(body))
+
+
+@app.command()
+def fetch(
+    as_of: AsOfOpt = None,
+    only: Annotated[list[str] | None, typer.Option(
+        "--only", help="Fetch only these: cboe, yahoo, funding, chains, history, a venue (bybit), "
+                       "a symbol (SPX, ^VIX, BTC) or an item key (funding:okx:ETH); repeat or comma-separate")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Fetch a night's files from public APIs into $ALVH_HOME/drops/<D>-live/ (no ingest): one line
+    per file. Needs the [live] extra and the network (docs/live.md)."""
+    settings = _settings(home)
+
+    def body() -> int:
+        from datetime import UTC, datetime
+
+        from flows.fetch import fetch as fetch_flow
+        from sources.calendar import last_completed_session
+
+        day = _date(as_of) or last_completed_session(datetime.now(UTC))
+        res = fetch_flow(as_of=day, only=only, home=settings.root)
+        console.info(res.summary())
+        return 0 if res.ok else 1
 
     raise typer.Exit(_guard(body))
 
@@ -186,6 +216,8 @@ def backfill(
     drops: Annotated[Path | None, typer.Option(
         help="Folder with one sub-folder of vendor files per session, named YYYY-MM-DD")] = None,
     pages: Annotated[int, typer.Option(min=0, help="Render reports for the last N sessions")] = 1,
+    audit: Annotated[str, typer.Option(
+        help="all: audit every night, as nightly would (default); last: the last night only")] = "all",
     home: HomeOpt = None,
 ) -> None:
     """Build every session from --start to --end in parallel (one writer, resumable, as nightly would)."""
@@ -196,8 +228,9 @@ def backfill(
 
         res = run_backfill(_date(start, "--start"), _date(end, "--end"), runner=runner,
                            workers=workers or settings.backfill_workers, source=source,
-                           drops=drops, home=settings.root, pages=pages)
+                           drops=drops, home=settings.root, pages=pages, audit=audit)
         console.info(res.line())
+        console.info(res.timing())
         if res.report:
             console.info(f"report: {res.report}")
         return res.exit_code
