@@ -28,7 +28,7 @@ from sources import calendar
 from warehouse.db import Warehouse
 from warehouse.runs import finish_run, start_run
 
-SOURCES = ("sample", "drop")
+SOURCES = ("sample", "drop", "live")
 
 
 @dataclass
@@ -159,10 +159,17 @@ def run_night(wh: Warehouse, settings: Settings, as_of: date, *, source: str, dr
         missing = wait_for_drop(folder, expected_sources(settings), settings.drop_wait_s,
                                 settings.drop_poll_s)
         _mark_stale(summary, folder, missing, settings.drop_wait_s)
+    elif source == "live":
+        from flows.fetch import live_night
+
+        folder = live_night(summary, settings, as_of)  # public APIs -> drops/<D>-live/
     else:
         raise ValueError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
     if folder.exists():
-        ing = ingest_paths(wh, settings, [folder], label=f"night-{as_of}")
+        from sources.live.run import manifest_provenance  # fetched files: source, URL, fetched_at
+
+        ing = ingest_paths(wh, settings, [folder], label=f"night-{as_of}",
+                           provenance=manifest_provenance(folder))
         summary.absorb(ing)
         if source == "sample":
             _discard_drop(folder, ing)

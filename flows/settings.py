@@ -37,6 +37,26 @@ class Settings(BaseSettings):
                                description="Wait this long for missing vendor files before running")
     drop_poll_s: float = Field(default=60.0, gt=0, description="Look for missing files this often")
     backfill_workers: int = Field(default=2, ge=1, description="Task-runner workers of a backfill")
+    # Live mode: public APIs (`alvh fetch`, `--source live`; docs/live.md). Lists are comma-separated.
+    live_cboe_chains: str = Field(default="SPX,VIX", description="Cboe delayed-quotes chains to fetch")
+    live_yahoo_history: str = Field(default="^GSPC,^VIX,^VIX3M,^VIX9D",
+                                    description="Yahoo tickers whose daily bars to fetch")
+    live_yahoo_chains: str = Field(default="SPY", description="Yahoo option chains to fetch")
+    live_yahoo_max_expiries: int = Field(default=6, ge=1, description="Expiries per Yahoo chain")
+    live_chain_fallback: bool = Field(default=True,
+                                      description="Fetch SPX from Yahoo when Cboe's chain fails")
+    live_funding_venues: str = Field(default="binance,bybit,okx,hyperliquid",
+                                     description="ccxt exchanges whose funding history to fetch")
+    live_funding_assets: str = Field(default="BTC,ETH", description="Perpetuals' base assets")
+    live_history_days: int = Field(default=400, ge=1, description="Days of index bars per fetch")
+    live_funding_days: int = Field(default=120, ge=1, description="Days of funding events per fetch")
+    live_timeout_s: float = Field(default=20.0, gt=0, description="Per-request timeout")
+    live_attempts: int = Field(default=3, ge=1, description="Tries per request on transient errors")
+    live_backoff_s: float = Field(default=2.0, ge=0, description="First retry wait (doubles each try)")
+    live_yahoo_per_min: float = Field(default=60.0, gt=0, description="Yahoo requests per minute")
+    live_cboe_per_min: float = Field(default=12.0, gt=0, description="Cboe CDN requests per minute")
+    live_replay: Path | None = Field(
+        default=None, description="Answer live requests from recorded payloads in this folder (offline)")
 
     @cached_property
     def root(self) -> Path:
