@@ -77,8 +77,14 @@ class Venue:
                 return None
         if self.name == "binance":
             if self._intervals is None:
-                # /fapi/v1/fundingInfo lists only the symbols whose interval or cap was adjusted.
-                got = self.call(lambda: self.exchange.fetch_funding_intervals(), len(self.meter.calls))
+                # /fapi/v1/fundingInfo lists only the symbols whose interval or cap was adjusted;
+                # it only adds to the observed spacing, so the history does not depend on it.
+                try:
+                    got = self.call(lambda: self.exchange.fetch_funding_intervals(), len(self.meter.calls))
+                except LiveError as e:
+                    if e.unreachable:
+                        raise
+                    got = {}
                 self._intervals = {}
                 for sym, rec in (got or {}).items():
                     h = (rec.get("info") or {}).get("fundingIntervalHours")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import time
 from collections.abc import Callable
@@ -325,6 +326,7 @@ def fetch_drop(plan: LivePlan, as_of: date, folder: Path, *, sessions: SessionFa
     if not items:
         raise LiveFetchError(f"live fetch: --only {','.join(only or [])} matches none of: "
                              f"{', '.join(i.key for i in run.items())}")
+    _check_extra(items, real_http=sessions is None)
     queue = list(items)
     while queue:
         item = queue.pop(0)
@@ -334,7 +336,15 @@ def fetch_drop(plan: LivePlan, as_of: date, folder: Path, *, sessions: SessionFa
             continue
         try:
             payloads = item.run()
-        except LiveError as e:
+        except LiveFetchError:
+            raise
+        except Exception as e:  # noqa: BLE001 - a fetcher bug must not cost the other items
+            if not isinstance(e, LiveError):
+                e = LiveError(item.provider, "error", f"unexpected {type(e).__name__}: "
+                              f"{' '.join(str(e).split())[:160]} (ALVH_DEBUG=1 alvh fetch --only "
+                              f"{item.key} shows more)")
+                if os.environ.get("ALVH_DEBUG"):
+                    raise
             report.missing.append(Missing(item.key, item.label, e.reason, e.kind, item.sections))
             if e.unreachable:
                 run.dead[item.provider] = e
@@ -358,6 +368,19 @@ def fetch_drop(plan: LivePlan, as_of: date, folder: Path, *, sessions: SessionFa
     if not report.files:
         raise LiveFetchError(report.error_line())
     return report
+
+
+def _check_extra(items: list[Item], *, real_http: bool) -> None:
+    """The [live] extra is optional: say which package is missing in one line, not a traceback."""
+    from importlib.util import find_spec
+
+    need = {"yfinance" if i.provider == "yahoo" else "ccxt" for i in items if i.provider != "cboe"}
+    if real_http or any(i.provider == "cboe" for i in items):
+        need.add("requests")
+    missing = sorted(p for p in need if find_spec(p) is None)
+    if missing:
+        raise LiveFetchError(f"live fetch needs the optional [live] extra (missing: {', '.join(missing)}): "
+                             "uv sync --extra live, or pip install 'alvh[live]'")
 
 
 def _fallback_covers(report: FetchReport) -> None:

@@ -133,3 +133,26 @@ def test_a_second_run_keeps_earlier_files_it_could_not_refetch(plan, night, tmp_
         "cboe_SPX_delayed_quotes_2026-05-20.json", "cboe_VIX_delayed_quotes_2026-05-20.json",
         "ccxt_okx_BTC_funding_2026-05-20.json", "ccxt_okx_ETH_funding_2026-05-20.json")}
     assert not list(folder.glob("*.part"))
+
+
+def test_without_the_live_extra_the_error_says_what_to_install(plan, night, tmp_path, sessions, fake_time,
+                                                              monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ccxt" else real(name, *a))
+    with pytest.raises(LiveFetchError, match=r"optional \[live\] extra \(missing: ccxt\)"):
+        run(plan, night, tmp_path / "d", sessions, fake_time, only=["funding"])
+
+
+def test_a_fetcher_bug_costs_its_item_only(plan, night, tmp_path, sessions, fake_time, monkeypatch):
+    from sources.live import funding
+
+    def broken(*a, **kw):
+        raise KeyError("fundingRate")
+
+    monkeypatch.setattr(funding, "fetch_funding", broken)
+    r = run(plan, night, tmp_path / "d", sessions, fake_time, only=["cboe:VIX", "funding:okx:BTC"])
+    assert [f.item for f in r.files] == ["cboe:VIX"]
+    assert r.missing[0].reason == ("unexpected KeyError: 'fundingRate' (ALVH_DEBUG=1 alvh fetch --only "
+                                   "funding:okx:BTC shows more)")
