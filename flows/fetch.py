@@ -80,6 +80,10 @@ def fetch_live(settings: Settings, as_of: date, only: list[str] | None = None,
 @flow(name="fetch", flow_run_name="fetch-{as_of}")
 def fetch(as_of: date, only: list[str] | None = None, home: Path | None = None) -> FetchReport:
     """`alvh fetch`: fetch only (no ingest), into $ALVH_HOME/drops/<as_of>-live/."""
+    from sources import calendar
+
+    if not calendar.is_session(as_of):
+        raise ValueError(f"{as_of} is not an XNYS session ({as_of:%A}): nothing to fetch")
     settings = load_settings(home=home)
     return fetch_live(settings, as_of, only)
 
