@@ -60,6 +60,7 @@ def _guard(fn: Callable[[], T]) -> T:
             LiveFetchError) as e:
         if os.environ.get("ALVH_DEBUG"):
             raise
+        _release(e)
         console.error(str(e))
         raise typer.Exit(2 if isinstance(e, WarehouseBusy) else 1) from None
     except KeyboardInterrupt:
@@ -68,8 +69,18 @@ def _guard(fn: Callable[[], T]) -> T:
     except Exception as e:  # a bug: say so in one line and how to see more
         if os.environ.get("ALVH_DEBUG"):
             raise
+        _release(e)
         console.error(f"{type(e).__name__}: {e} (run with ALVH_DEBUG=1 for the traceback)")
         raise typer.Exit(3) from None
+
+
+def _release(exc: BaseException) -> None:
+    """Drop the locals of the frames a failure passed through: Prefect keeps a failed flow's
+    exception (and so its traceback's frames, a closed warehouse among them) until exit, where
+    DuckDB's bindings then print dozens of 'leaked instance' lines under the one-line error."""
+    import traceback
+
+    traceback.clear_frames(exc.__traceback__)
 
 
 @app.command()
