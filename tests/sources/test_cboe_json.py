@@ -155,3 +155,19 @@ def test_any_bytes_give_parsed_or_a_source_error(data):
     except SourceError:
         return
     assert isinstance(p, Parsed) and p.rows.schema == pl.Schema(COLUMNS)
+
+
+def test_rows_load_into_raw_option_quotes_one_per_contract():
+    from warehouse.db import Warehouse
+
+    p = parse_bytes((LIVE / "_SPX.json").read_bytes(), "_SPX.json")
+    w = Warehouse.memory()
+    try:
+        with w.transaction():
+            n = w.write(p.table, p.rows.with_columns(file_id=pl.lit("f" * 64), batch_id=pl.lit("b")),
+                        by=p.partition_by, mode=p.mode)
+        assert n == 250
+        assert w.scalar('select count(*) from (select 1 from raw.option_quotes group by quote_date, root, '
+                        'expiry, strike, "right" having count(*) > 1)') == 0
+    finally:
+        w.close()
