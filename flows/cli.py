@@ -175,7 +175,7 @@ def fetch(
     home: HomeOpt = None,
 ) -> None:
     """Fetch a night's files from public APIs into $ALVH_HOME/drops/<D>-live/ (no ingest): one line
-    per file. Needs the [live] extra and the network (docs/live.md)."""
+    per file. Needs the optional live extra and the network (docs/live.md)."""
     settings = _settings(home)
 
     def body() -> int:
