@@ -62,6 +62,8 @@ class Warehouse:
         self._lock = lock
         self.read_only = read_only
         self._in_tx = False
+        self._columns: dict[str, list[str]] = {}  # table -> columns; the schema changes only in
+        # ensure_schema, which clears it (a backfill writes ~20 frames a session: 4 ms each saved)
 
     # -- opening -----------------------------------------------------------------------------
     @classmethod
@@ -129,6 +131,7 @@ class Warehouse:
             "select table_schema || '.' || table_name, column_name, data_type "
             "from information_schema.columns").fetchall()}
         tables = {t for t, _ in have}
+        self._columns.clear()
         for sql in ddl_statements():
             self.con.execute(sql)
         for t, col, dtype in want:
@@ -140,10 +143,15 @@ class Warehouse:
                     "rebuild this home (delete it and run `alvh demo`) or migrate it")
 
     def columns(self, table: str) -> list[str]:
-        schema, name = _table(table).split(".")
-        return [r[0] for r in self.con.execute(
-            "select column_name from information_schema.columns where table_schema = ? and "
-            "table_name = ? order by ordinal_position", [schema, name]).fetchall()]
+        cached = self._columns.get(table)
+        if cached is None:
+            schema, name = _table(table).split(".")
+            cached = [r[0] for r in self.con.execute(
+                "select column_name from information_schema.columns where table_schema = ? and "
+                "table_name = ? order by ordinal_position", [schema, name]).fetchall()]
+            if cached:  # never remember a table that does not exist (yet)
+                self._columns[table] = cached
+        return list(cached)
 
     # -- transactions and writes ---------------------------------------------------------------
     @contextlib.contextmanager
