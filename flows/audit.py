@@ -6,7 +6,6 @@ Wiring only: contracts and suites live in expectations/, storage in warehouse/.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -18,7 +17,6 @@ from pathlib import Path
 import polars as pl
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.runtime import flow_run
 
 from flows import console
 from flows.settings import Settings, load_settings
@@ -241,22 +239,15 @@ def audit_night(wh: Warehouse, as_of: date, settings: Settings, run: dict, *,
 @flow(name="audit", flow_run_name="audit-{as_of}")
 def audit(as_of: date, home: Path | None = None) -> AuditSummary:
     """Audit one night that is already in the warehouse (`alvh audit`)."""
-    from flows.version import code_version
-    from warehouse.runs import finish_run, start_run
+    from flows.runs import run_info
+    from warehouse.runs import recording
 
     settings = load_settings(home=home)
-    fr_id = flow_run.get_id()
-    run = {"run_id": str(fr_id or uuid.uuid4()), "flow_run_id": str(fr_id) if fr_id else None,
-           "code_version": code_version()}
-    with Warehouse.open(settings.warehouse_path, lock_timeout_s=settings.lock_timeout_s) as wh:
-        start_run(wh, run["run_id"], "audit", as_of, flow_run_id=run["flow_run_id"],
-                  code_version=run["code_version"], params={})
-        try:
-            summary = audit_night(wh, as_of, settings, run, show=False)
-        except BaseException as e:
-            finish_run(wh, run["run_id"], "failed", {"error": f"{type(e).__name__}: {e}"})
-            raise
-        finish_run(wh, run["run_id"], "ok" if summary.trusted else "failed", summary.__dict__)
+    run = run_info("audit")
+    with (Warehouse.open(settings.warehouse_path, lock_timeout_s=settings.lock_timeout_s) as wh,
+          recording(wh, run, "audit", as_of, {}) as rec):
+        summary = audit_night(wh, as_of, settings, run, show=False)
+        rec.finish("ok" if summary.trusted else "failed", summary.__dict__)
     return summary
 
 

@@ -49,14 +49,15 @@ from flows.ingest import (
     load_one,
     prepare_one,
 )
-from flows.nightly import _needs_history, _run_info, write_sample_history
+from flows.nightly import _needs_history, write_sample_history
 from flows.report import render_report
+from flows.runs import run_info
 from flows.settings import Settings, load_settings
 from sources import calendar
 from warehouse import reads
 from warehouse.db import Warehouse
 from warehouse.files import batch_id_for
-from warehouse.runs import finish_run, start_run
+from warehouse.runs import recording
 
 RUNNERS = ("threads", "dask")
 SOURCES = ("sample", "drop")
@@ -328,23 +329,17 @@ def backfill(start: date, end: date, source: str = "sample", drops: Path | None 
     if not days:
         raise ValueError(f"no XNYS session between {start} and {end}")
     summary = BackfillSummary(days[0], days[-1], runner, workers)
-    run = _run_info("backfill")
+    run = run_info("backfill")
     with Warehouse.open(settings.warehouse_path, lock_timeout_s=settings.lock_timeout_s) as wh:
         _close_abandoned_runs(wh)
-        start_run(wh, run["run_id"], "backfill", days[-1], flow_run_id=run["flow_run_id"],
-                  code_version=run["code_version"],
-                  params={"start": days[0], "end": days[-1], "source": source, "drops": drops,
-                          "runner": runner, "workers": workers, "audit": audit})
-        try:
+        params = {"start": days[0], "end": days[-1], "source": source, "drops": drops,
+                  "runner": runner, "workers": workers, "audit": audit}
+        with recording(wh, run, "backfill", days[-1], params) as rec:
             _backfill(wh, settings, days, source, drops, pages, workers, run, summary, audit)
-        except BaseException as e:
-            finish_run(wh, run["run_id"], "failed", {"error": f"{type(e).__name__}: {e}"})
-            raise
-        summary.seconds = time.perf_counter() - t0
-        status = "failed" if summary.failed else ("warning" if summary.quarantined else "ok")
-        finish_run(wh, run["run_id"], status, {
-            "line": summary.line(), "phases": summary.phases,
-            "failed": {str(d.day): d.errors for d in summary.failed}})
+            summary.seconds = time.perf_counter() - t0
+            status = "failed" if summary.failed else ("warning" if summary.quarantined else "ok")
+            rec.finish(status, {"line": summary.line(), "phases": summary.phases,
+                                "failed": {str(d.day): d.errors for d in summary.failed}})
     return summary
 
 

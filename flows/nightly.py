@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import shutil
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -22,11 +21,11 @@ from flows.audit import audit_and_regate, set_ingest_horizon
 from flows.build import build_sessions
 from flows.ingest import IngestSummary, ingest_paths
 from flows.report import render_report
+from flows.runs import run_info
 from flows.settings import Settings, load_settings
-from flows.version import code_version
 from sources import calendar
 from warehouse.db import Warehouse
-from warehouse.runs import finish_run, start_run
+from warehouse.runs import recording
 
 SOURCES = ("sample", "drop", "live")
 
@@ -52,13 +51,6 @@ class NightSummary:
         self.rows += ing.rows
         self.quarantined += ing.quarantined
         self.failed += [f.error or f.path for f in ing.failed]
-
-
-def _run_info(flow_name: str) -> dict:
-    fr_id = flow_run.get_id()
-    return {"run_id": str(fr_id or uuid.uuid4()), "flow_run_id": str(fr_id) if fr_id else None,
-            "flow": flow_name, "code_version": code_version(),
-            "started_at": datetime.now(UTC).replace(tzinfo=None)}
 
 
 @task(name="write-sample-drop", retries=2, retry_delay_seconds=[2, 5], timeout_seconds=600,
@@ -289,20 +281,19 @@ def nightly(as_of: date | None = None, source: str = "sample", drop: Path | None
     if not calendar.is_session(as_of):
         console.info(f"{as_of} is not an XNYS session ({as_of:%A}); nothing to do")
         return NightSummary(as_of, status="skipped")
-    run = _run_info("nightly")
-    with Warehouse.open(settings.warehouse_path, lock_timeout_s=settings.lock_timeout_s) as wh:
-        start_run(wh, run["run_id"], "nightly", as_of, flow_run_id=run["flow_run_id"],
-                  code_version=run["code_version"], params={"source": source, "drop": drop})
-        try:
-            summary = run_night(wh, settings, as_of, source=source, drop=drop, run=run)
-        except BaseException as e:
-            finish_run(wh, run["run_id"], "failed", {"error": f"{type(e).__name__}: {e}"})
-            raise
-        finish_run(wh, run["run_id"], summary.status, summary.__dict__)
-        create_markdown_artifact(key=f"alvh-night-{as_of.isoformat()}",
-                                 markdown=_headline_markdown(summary, wh),
-                                 description=f"ALVH night {as_of}: {summary.status}")
+    run = run_info("nightly")
+    with (Warehouse.open(settings.warehouse_path, lock_timeout_s=settings.lock_timeout_s) as wh,
+          recording(wh, run, "nightly", as_of, {"source": source, "drop": drop}) as rec):
+        summary = run_night(wh, settings, as_of, source=source, drop=drop, run=run)
+        rec.finish(summary.status, summary.__dict__)
+        _publish(wh, summary, f"ALVH night {as_of}: {summary.status}")
     return summary
+
+
+def _publish(wh: Warehouse, summary: NightSummary, description: str) -> None:
+    """The night's headline as a Prefect markdown artifact (one key per night)."""
+    create_markdown_artifact(key=f"alvh-night-{summary.as_of.isoformat()}",
+                             markdown=_headline_markdown(summary, wh), description=description)
 
 
 @dataclass
@@ -325,20 +316,13 @@ def demo(as_of: date, days: int = 260, seed: int | None = None, pages: int = 20,
     if not sessions:
         raise ValueError(f"no XNYS session on or before {as_of}")
     as_of = sessions[-1]
-    run = _run_info("demo")
+    run = run_info("demo")
     with Warehouse.open(settings.warehouse_path, lock_timeout_s=settings.lock_timeout_s) as wh:
         resume = _last_run_unfinished(wh, "demo")
-        start_run(wh, run["run_id"], "demo", as_of, flow_run_id=run["flow_run_id"],
-                  code_version=run["code_version"], params={"days": days, "seed": settings.seed})
-        try:
+        with recording(wh, run, "demo", as_of, {"days": days, "seed": settings.seed}) as rec:
             night = _demo(wh, settings, sessions, run, pages, resume=resume)
-        except BaseException as e:
-            finish_run(wh, run["run_id"], "failed", {"error": f"{type(e).__name__}: {e}"})
-            raise
-        finish_run(wh, run["run_id"], night.status, night.__dict__)
-        create_markdown_artifact(key=f"alvh-night-{as_of.isoformat()}",
-                                 markdown=_headline_markdown(night, wh),
-                                 description=f"ALVH demo night {as_of}: {night.status}")
+            rec.finish(night.status, night.__dict__)
+        _publish(wh, night, f"ALVH demo night {as_of}: {night.status}")
     return DemoSummary(as_of, len(sessions), night.files, night)
 
 

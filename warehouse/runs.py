@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 from warehouse.db import Warehouse
@@ -23,3 +25,31 @@ def finish_run(wh: Warehouse, run_id: str, status: str, summary: dict) -> None:
     wh.con.execute(
         "update audit.runs set finished_at = ?, status = ?, summary = ? where run_id = ?",
         [_now(), status, json.dumps(summary, default=str), run_id])
+
+
+class RunRecord:
+    """An audit.runs row kept open while a flow works; see `recording`."""
+
+    def __init__(self, wh: Warehouse, run_id: str):
+        self.wh, self.run_id, self.finished = wh, run_id, False
+
+    def finish(self, status: str, summary: dict) -> None:
+        finish_run(self.wh, self.run_id, status, summary)
+        self.finished = True
+
+
+@contextmanager
+def recording(wh: Warehouse, run: dict, flow: str, as_of: date | None,
+              params: dict) -> Iterator[RunRecord]:
+    """Open the run's audit.runs row; the body calls `.finish(status, summary)`. A body that
+    raises (or never finishes) leaves the row `failed` with the error, then the error goes on."""
+    start_run(wh, run["run_id"], flow, as_of, flow_run_id=run.get("flow_run_id"),
+              code_version=run.get("code_version", ""), params=params)
+    rec = RunRecord(wh, run["run_id"])
+    try:
+        yield rec
+    except BaseException as e:
+        finish_run(wh, run["run_id"], "failed", {"error": f"{type(e).__name__}: {e}"})
+        raise
+    if not rec.finished:
+        finish_run(wh, run["run_id"], "failed", {"error": "the run ended without an outcome"})
