@@ -4,6 +4,7 @@ processes). The long SIGKILL trials live in tests/soak (`make soak`)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -12,7 +13,6 @@ import time
 from datetime import date
 from pathlib import Path
 
-import polars as pl
 import pytest
 from filelock import FileLock
 
@@ -50,31 +50,20 @@ def base_home(tmp_path_factory) -> Path:
 
 
 def reference_home(tmp_path_factory) -> Path:
-    """`nightly` for each of DAYS in turn, on a copy of the base home."""
+    """`nightly` for each of DAYS in turn, on a copy of the base home (checksums after the first
+    night kept in first-night.json)."""
     def build(h: Path) -> None:
         copy_home(base_home(tmp_path_factory), h)
-        for d in DAYS:
+        for i, d in enumerate(DAYS):
             assert nightly(as_of=d, home=h).status in ("ok", "warning")
+            if i == 0:
+                (h / "first-night.json").write_text(json.dumps(checksums(h)))
     return _once(tmp_path_factory.getbasetemp() / f"alvh-nightly-{START}-{END}", build)
 
 
 def checksums(home: Path) -> dict:
     with Warehouse.open(home / "warehouse.duckdb", read_only=True) as wh:
         return table_checksums(wh)
-
-
-def audit_rows(home: Path) -> pl.DataFrame:
-    """audit.validations without run ids and times, counts of static tables blanked (see
-    test_backfill.audit_rows: the audit checks those tables whole, not point in time)."""
-    from expectations.contracts import contracts
-
-    static = [t for t, c in contracts().items() if c.cadence == "static"]
-    with Warehouse.open(home / "warehouse.duckdb", read_only=True) as wh:
-        df = wh.sql("select * exclude (run_id, validated_at) from audit.validations")
-    counts = ("element_count", "unexpected_count", "observed")
-    return df.with_columns(
-        pl.when(pl.col("table_name").is_in(static)).then(None).otherwise(pl.col(c)).alias(c)
-        for c in counts).sort(df.columns, nulls_last=True)
 
 
 def without(sums: dict, *tables: str) -> dict:
@@ -120,19 +109,15 @@ def api_url(prefect_harness) -> str:
 
 # -- tests -----------------------------------------------------------------------------------------
 def test_the_same_night_three_times_gives_identical_tables(prefect_harness, tmp_path_factory):
-    base, ref = base_home(tmp_path_factory), reference_home(tmp_path_factory)
-    # run 1: the reference home's first night, built with the second on top; runs 2 and 3: a
-    # fresh copy of the base home, then the same night again on it.
-    home = copy_home(base, tmp_path_factory.mktemp("night") / "home")
-    assert nightly(as_of=DAYS[0], home=home).status in ("ok", "warning")
-    second = checksums(home)
-    again = nightly(as_of=DAYS[0], home=home)
+    ref = reference_home(tmp_path_factory)  # run 1: the reference home's first night
+    first = {t: tuple(v) for t, v in json.loads((ref / "first-night.json").read_text()).items()}
+    home = copy_home(base_home(tmp_path_factory), tmp_path_factory.mktemp("night") / "home")
+    assert nightly(as_of=DAYS[0], home=home).status in ("ok", "warning")  # run 2: another home
+    assert checksums(home) == first
+    again = nightly(as_of=DAYS[0], home=home)  # run 3: the same night again on that home
     assert again.rows == 0  # every file already landed
-    # rerunning adds only its own audit results (audit.validations records every run's checks)
-    assert without(checksums(home), "audit.validations") == without(second, "audit.validations")
-    nightly(as_of=DAYS[1], home=home)
-    assert without(checksums(home), "audit.validations") == without(checksums(ref),
-                                                                      "audit.validations")
+    # nothing moves but the audit log, which records every run's checks
+    assert without(checksums(home), "audit.validations") == without(first, "audit.validations")
 
 
 def _truncate(path: Path, share: float = 0.6) -> None:
@@ -140,44 +125,52 @@ def _truncate(path: Path, share: float = 0.6) -> None:
     path.write_bytes(data[: int(len(data) * share)])  # cut mid-line, as a broken download would
 
 
-def test_a_corrupt_file_fails_its_day_with_the_reason_and_the_others_complete(
+def test_a_corrupt_file_or_a_missing_drop_fails_its_day_and_the_others_complete(
         prefect_harness, tmp_path):
     from sources.sample import SampleMarket, write_drop
 
-    drops = tmp_path / "drops"
+    fri, mon, tue = date(2026, 3, 6), date(2026, 3, 9), date(2026, 3, 10)
+    drops, home = tmp_path / "drops", tmp_path / "home"
     market = SampleMarket(seed=7)
-    for d in DAYS:
+    for d in (fri, tue):  # nothing delivered for Monday yet
         write_drop(market, d, drops / d.isoformat())
-    chain = drops / DAYS[0].isoformat() / "spx_quotedata.csv"
+    chain = drops / fri.isoformat() / "spx_quotedata.csv"
     good = chain.read_bytes()
     _truncate(chain)
-    home = tmp_path / "home"
 
-    s = backfill(start=START, end=END, source="drop", drops=drops, home=home, pages=0, workers=2)
-    assert [(d.day, d.status) for d in s.days] == [(DAYS[0], "failed"), (DAYS[1], "built")]
-    err = s.failed[0].errors[0]
-    assert err.startswith(f"{chain}:") and "truncated" in err
+    def run():
+        return backfill(start=fri, end=tue, source="drop", drops=drops, home=home, pages=0,
+                        workers=2, audit="last")
+
+    def gamma_days() -> list[date]:
+        with Warehouse.open(home / "warehouse.duckdb", read_only=True) as wh:
+            return wh.sql("select date from core.gamma_daily order by 1")["date"].to_list()
+
+    s = run()
+    assert [(d.day, d.status) for d in s.days] == [(fri, "failed"), (mon, "failed"), (tue, "built")]
+    (truncated,), (absent,) = s.days[0].errors, s.days[1].errors
+    assert truncated.startswith(f"{chain}:") and "file is truncated" in truncated
+    assert absent == f"{mon}: no drop folder for this session"
+    assert s.exit_code == 1 and gamma_days() == [tue]
     with Warehouse.open(home / "warehouse.duckdb", read_only=True) as wh:
-        assert wh.sql("select date from core.gamma_daily order by 1")["date"].to_list() == DAYS[1:]
         assert wh.scalar("select count(*) from raw.option_quotes where quote_date = ? and "
-                         "underlying = 'SPX'", [DAYS[0]]) == 0
+                         "underlying = 'SPX'", [fri]) == 0
         assert wh.scalar("select status from audit.files where original_path = ?",
-                         [str(chain)]) == "rejected"
+                         [str(chain)]) == "rejected"  # registered with its reason, no rows
+
+    write_drop(market, mon, drops / mon.isoformat())  # Monday's files arrive late
+    again = run()
+    assert [d.status for d in again.days] == ["failed", "built", "skipped"]
+    assert again.days[0].errors == [f"{truncated} (landed earlier)"]
+
+    chain.write_bytes(good)  # the vendor re-sends the chain: that day builds, the others are kept
     before = checksums(home)
-
-    again = backfill(start=START, end=END, source="drop", drops=drops, home=home, pages=0)
-    assert [d.status for d in again.days] == ["failed", "skipped"]
-    assert "(landed earlier)" in again.failed[0].errors[0]
-    # Nothing moves but the untrusted night's recommendation text: built first from the build's
-    # preflight reasons, rebuilt now from the stored audit's (same verdict, other wording; the
-    # audit's regate only rebuilds on a changed verdict - the same on a nightly rerun).
-    assert without(checksums(home), "core.recommendations") == without(before, "core.recommendations")
-
-    chain.write_bytes(good)  # the vendor re-sends the file: that day builds, the other is kept
-    fixed = backfill(start=START, end=END, source="drop", drops=drops, home=home, pages=0)
-    assert [d.status for d in fixed.days] == ["built", "skipped"]
-    with Warehouse.open(home / "warehouse.duckdb", read_only=True) as wh:
-        assert wh.sql("select date from core.gamma_daily order by 1")["date"].to_list() == DAYS
+    fixed = run()
+    assert [d.status for d in fixed.days] == ["built", "skipped", "skipped"]
+    assert gamma_days() == [fri, mon, tue] and fixed.exit_code == 0
+    after = checksums(home)
+    assert after["raw.option_quotes"][0] > before["raw.option_quotes"][0]
+    assert after["audit.files"][0] == before["audit.files"][0] + 1  # just the corrected chain
 
 
 def test_a_second_run_gives_up_after_the_lock_timeout_with_exit_code_2(api_url, tmp_path_factory):
@@ -201,21 +194,6 @@ def test_a_second_run_gives_up_after_the_lock_timeout_with_exit_code_2(api_url, 
         holder.kill()
         holder.wait()
     assert checksums(home) == before  # nothing written, nothing damaged
-
-
-def test_two_backfills_on_one_home_take_turns_and_build_it_once(api_url, tmp_path_factory):
-    home = copy_home(base_home(tmp_path_factory), tmp_path_factory.mktemp("turns") / "home")
-    args = ("backfill", "--start", START.isoformat(), "--end", END.isoformat(), "--pages", "0")
-    procs = [alvh(*args, home=home, lock_timeout_s=300, api_url=api_url) for _ in range(2)]
-    outs = [p.communicate(timeout=600) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outs
-    lines = [next(ln for ln in out.splitlines() if ln.startswith("backfill ")) for out, _ in outs]
-    assert sorted("(2 built, 0 already built, 0 failed)" in ln for ln in lines) == [False, True]
-    assert sorted("(0 built, 2 already built, 0 failed)" in ln for ln in lines) == [False, True]
-    ref = reference_home(tmp_path_factory)
-    assert without(checksums(home), "audit.validations") == without(checksums(ref),
-                                                                      "audit.validations")
-    assert audit_rows(home).equals(audit_rows(ref))
 
 
 def test_workers_landing_the_same_bytes_at_once_never_leave_a_short_file(tmp_path):

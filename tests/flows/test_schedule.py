@@ -68,61 +68,75 @@ def test_a_scheduled_run_is_for_the_last_completed_session(when_ny, night, runs)
     assert scheduled_night(now) == (night, runs)
 
 
-def _serve(env_url: str | None) -> subprocess.CompletedProcess:
+def test_serve_refuses_without_a_prefect_server(monkeypatch):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.deploy import ServerUnavailable, require_server
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    with temporary_settings(restore_defaults={PREFECT_API_URL}), \
+            pytest.raises(ServerUnavailable, match="^no Prefect server to schedule on .* `alvh server`"):
+        require_server()
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}), \
+            pytest.raises(ServerUnavailable, match="at http://127.0.0.1:9/api is not reachable"):
+        require_server()  # nothing listens on port 9
+
+
+def test_alvh_serve_without_a_server_is_one_line_and_exit_1(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    if env_url:
-        env["PREFECT_API_URL"] = env_url
     exe = Path(sys.executable).with_name("alvh")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "flows.cli"]
-    return subprocess.run([*cmd, "serve", "--home", str(REPO / "var-never-created")], env=env,
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
-
-
-def test_serve_refuses_without_a_prefect_server(tmp_path):
-    p = _serve(None)
+    p = subprocess.run([*cmd, "serve", "--home", str(tmp_path / "home")], env=env, cwd=REPO,
+                       capture_output=True, text=True, timeout=120)
     assert p.returncode == 1
-    assert p.stderr.strip().startswith("error: no Prefect server to schedule on")
-    assert "alvh server" in p.stderr and "Traceback" not in p.stderr
-    p = _serve("http://127.0.0.1:9/api")  # nothing listens on port 9
-    assert p.returncode == 1
-    assert "the Prefect server at http://127.0.0.1:9/api is not reachable" in p.stderr
-    shutil.rmtree(REPO / "var-never-created", ignore_errors=True)
+    assert p.stderr.startswith("error: no Prefect server to schedule on") and p.stderr.count("\n") == 1
 
 
-def test_a_late_drop_is_waited_for_and_what_never_came_is_marked_stale(
-        prefect_harness, tmp_path, monkeypatch):
-    from flows.nightly import nightly
+def _late_drop(tmp_path: Path, day: date) -> tuple[Path, list[Path], list[Path], int]:
+    """Tonight's sample drop with the breadth files held back and the macro file never sent."""
     from sources.formats import detect
     from sources.sample import SampleMarket, write_drop
 
-    day = date(2026, 3, 6)
-    full = tmp_path / "full"
+    full, drop = tmp_path / "full", tmp_path / "drop"
     write_drop(SampleMarket(seed=7), day, full)
-    drop = tmp_path / "drop"
     drop.mkdir()
     source = {f: detect(f.read_bytes(), f.name).source for f in full.iterdir()}
-    late = [f for f, src in source.items() if src == "breadth"]  # comes a second late
-    never = [f for f, src in source.items() if src == "macro"]  # never comes
+    late = [f for f, src in source.items() if src == "breadth"]
+    never = [f for f, src in source.items() if src == "macro"]
     assert late and never
     for f in full.iterdir():
         if f not in late and f not in never:
             shutil.copy(f, drop / f.name)
+    return drop, late, never, len(source)
 
-    def deliver_late() -> None:
-        time.sleep(1.0)
-        for f in late:
+
+def _deliver(files: list[Path], drop: Path, after_s: float) -> threading.Thread:
+    def courier() -> None:
+        time.sleep(after_s)
+        for f in files:  # as a vendor would: a temporary name, then a rename
             shutil.copy(f, drop / (f.name + ".part"))
             (drop / (f.name + ".part")).rename(drop / f.name)
+    t = threading.Thread(target=courier)
+    t.start()
+    return t
 
-    monkeypatch.setenv("ALVH_DROP_WAIT_S", "6")
-    monkeypatch.setenv("ALVH_DROP_POLL_S", "0.2")
-    courier = threading.Thread(target=deliver_late)
-    courier.start()
+
+def test_a_late_file_is_waited_for_and_a_missing_one_marks_its_sections_stale(tmp_path):
+    from flows.nightly import NightSummary, _mark_stale, expected_sources, wait_for_drop
+
+    day = date(2026, 3, 6)
+    drop, late, _, _ = _late_drop(tmp_path, day)
+    courier = _deliver(late, drop, 0.5)
     try:
-        s = nightly(as_of=day, source="drop", drop=drop, home=tmp_path / "home")
+        t0 = time.monotonic()
+        missing = wait_for_drop.fn(drop, expected_sources(load_settings(home=tmp_path)), 3, 0.1)
+        waited = time.monotonic() - t0
     finally:
         courier.join()
-    assert s.stale == {"events": f"no macro files in {drop} after waiting 6 s"}
-    assert s.status == "warning" and s.files == len(source) - len(never)
-    html = s.report.read_text()
-    assert "Stale: macro missing from tonight&#39;s drop after waiting 6 s" in html
+    assert missing == ["macro"] and waited >= 3  # breadth came during the wait, macro never
+    s = NightSummary(day)
+    _mark_stale(s, drop, missing, 3)
+    assert s.stale == {"events": f"no macro files in {drop} after waiting 3 s"}
+    assert s.messages == ["Stale: macro missing from tonight's drop after waiting 3 s; affected "
+                          "sections show the last data the warehouse has."]
+    assert wait_for_drop.fn(tmp_path / "nothing-yet", ["cboe_chain"], 0, 0.1) == ["cboe_chain"]

@@ -1,17 +1,20 @@
 """Scheduling soak (`make soak`): a real `alvh server` (prefect server start) and `alvh serve` on a
-one-minute cron; the scheduler must create runs and `serve` must execute one to completion, named
-after its night, with the night's report on disk. Takes about two minutes."""
+one-minute cron - the scheduler must create runs and `serve` must execute one to completion, named
+after its night, with the night's report on disk (about two minutes); and a whole night whose drop
+is late and incomplete (it waits, runs with what it has, and the report says Stale)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -92,3 +95,54 @@ def test_serve_schedules_and_runs_the_nightly_against_a_real_server(tmp_path):
         if serve is not None:
             _stop(serve)
         _stop(server)
+
+
+# (the same two helpers as tests/flows/test_schedule.py)
+def _late_drop(tmp_path: Path, day: date) -> tuple[Path, list[Path], list[Path], int]:
+    """Tonight's sample drop with the breadth files held back and the macro file never sent."""
+    from sources.formats import detect
+    from sources.sample import SampleMarket, write_drop
+
+    full, drop = tmp_path / "full", tmp_path / "drop"
+    write_drop(SampleMarket(seed=7), day, full)
+    drop.mkdir()
+    source = {f: detect(f.read_bytes(), f.name).source for f in full.iterdir()}
+    late = [f for f, src in source.items() if src == "breadth"]
+    never = [f for f, src in source.items() if src == "macro"]
+    assert late and never
+    for f in full.iterdir():
+        if f not in late and f not in never:
+            shutil.copy(f, drop / f.name)
+    return drop, late, never, len(source)
+
+
+def _deliver(files: list[Path], drop: Path, after_s: float) -> threading.Thread:
+    def courier() -> None:
+        time.sleep(after_s)
+        for f in files:  # as a vendor would: a temporary name, then a rename
+            shutil.copy(f, drop / (f.name + ".part"))
+            (drop / (f.name + ".part")).rename(drop / f.name)
+    t = threading.Thread(target=courier)
+    t.start()
+    return t
+
+
+def test_a_late_drop_is_waited_for_and_what_never_came_is_marked_stale(
+        prefect_harness, tmp_path, monkeypatch):
+    """The whole night with a late drop: it waits, runs with what it has, warns, and the report
+    opens with the Stale banner."""
+    from flows.nightly import nightly
+
+    day = date(2026, 3, 6)
+    drop, late, never, n_files = _late_drop(tmp_path, day)
+    monkeypatch.setenv("ALVH_DROP_WAIT_S", "6")
+    monkeypatch.setenv("ALVH_DROP_POLL_S", "0.2")
+    courier = _deliver(late, drop, 1.0)
+    try:
+        s = nightly(as_of=day, source="drop", drop=drop, home=tmp_path / "home")
+    finally:
+        courier.join()
+    assert s.stale == {"events": f"no macro files in {drop} after waiting 6 s"}
+    assert s.status == "warning" and s.files == n_files - len(never)
+    html = s.report.read_text()
+    assert "Stale: macro missing from tonight&#39;s drop after waiting 6 s" in html

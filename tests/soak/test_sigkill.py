@@ -171,3 +171,18 @@ def test_sigkill_at_random_points_then_rerun_gives_the_uninterrupted_warehouse(
         with Warehouse.open(home / "warehouse.duckdb", read_only=True) as wh:
             assert wh.scalar("select count(*) from audit.runs where status = 'running'") == 0
     assert sum("mid-run" in o for o in outcomes) >= min(10, TRIALS)
+
+
+def test_two_backfills_on_one_home_take_turns_and_build_it_once(
+        api_url, base, reference, tmp_path_factory):
+    """Two real writers at once: the second waits on the writer lock, then finds every day built."""
+    (want_sums, want_audit), _, _ = reference
+    home = shutil.copytree(base, tmp_path_factory.mktemp("soak-turns") / "home")
+    procs = [start_backfill(home, api_url, "threads") for _ in range(2)]
+    outs = [p.communicate(timeout=1800)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[-2000:] for o in outs]
+    lines = [next(ln for ln in o.splitlines() if ln.startswith("backfill ")) for o in outs]
+    assert sorted("(6 built, 0 already built, 0 failed)" in ln for ln in lines) == [False, True]
+    assert sorted("(0 built, 6 already built, 0 failed)" in ln for ln in lines) == [False, True]
+    got_sums, got_audit = snapshot(home)
+    assert got_sums == want_sums and got_audit.equals(want_audit)
