@@ -346,9 +346,30 @@ def backfill(start: date, end: date, source: str = "sample", drops: Path | None 
 def _backfill(wh: Warehouse, settings: Settings, days: list[date], source: str, drops: Path | None,
               pages: int, workers: int, run: dict, summary: BackfillSummary,
               audit: str = "all") -> None:
+    clock = _Clock(summary.phases)
+    load_days(wh, settings, days, source, drops, workers, summary, clock)
+    results = build_sessions(wh, settings, days, prebuilt=frozenset({"gamma"}), show=False)
+    notes = [f"{r.step}: {r.note}" for r in results if r.note]
+    if notes:
+        console.info("built history steps (" + "; ".join(notes) + ")")
+    clock.lap("history steps")
+    verdicts = audit_days(wh, settings, days if audit == "all" else days[-1:], summary, run)
+    clock.lap("audits")
+    if pages:
+        have = set(reads.quote_dates(wh, "SPX"))
+        for day in [d for d in days if d in have][-pages:]:
+            banners = verdicts[day].banners() if day in verdicts else None
+            summary.report = render_report.fn(wh, day, settings, run, banners=banners or None)
+        clock.lap("reports")
+
+
+def load_days(wh: Warehouse, settings: Settings, days: list[date], source: str, drops: Path | None,
+              workers: int, summary: BackfillSummary, clock: _Clock, label: str = "backfill") -> None:
+    """Land, parse and write `days` (sample history first when the home has none): workers
+    fetch and prepare a bounded window of days ahead, this thread applies them in date order.
+    Needs a flow with a task runner (`backfill`, `demo`). Outcomes go to `summary.days`."""
     from flows.audit import set_ingest_horizon
 
-    clock = _Clock(summary.phases)
     set_ingest_horizon(days[-1])
     if source == "sample" and _needs_history(wh, days[0]):
         console.info(f"writing sample history before {days[0]} ...")
@@ -377,7 +398,7 @@ def _backfill(wh: Warehouse, settings: Settings, days: list[date], source: str, 
     queue: deque = deque(submit(d) for d in days[:window])
     rest: Iterator[date] = iter(days[window:])
     writing = 0.0
-    for _ in console.progress(range(len(days)), "backfill"):
+    for _ in console.progress(range(len(days)), label):
         day, folder, fetched, prepared = queue.popleft()
         nxt = next(rest, None)
         if nxt is not None:
@@ -399,20 +420,7 @@ def _backfill(wh: Warehouse, settings: Settings, days: list[date], source: str, 
         if source == "sample" and outcome.status != "failed":
             shutil.rmtree(folder, ignore_errors=True)  # the simulated vendor's outbox, now landed
     clock.lap("days")
-    summary.phases["of which writer"] = writing
-    results = build_sessions(wh, settings, days, prebuilt=frozenset({"gamma"}), show=False)
-    notes = [f"{r.step}: {r.note}" for r in results if r.note]
-    if notes:
-        console.info("built history steps (" + "; ".join(notes) + ")")
-    clock.lap("history steps")
-    verdicts = audit_days(wh, settings, days if audit == "all" else days[-1:], summary, run)
-    clock.lap("audits")
-    if pages:
-        have = set(reads.quote_dates(wh, "SPX"))
-        for day in [d for d in days if d in have][-pages:]:
-            banners = verdicts[day].banners() if day in verdicts else None
-            summary.report = render_report.fn(wh, day, settings, run, banners=banners or None)
-        clock.lap("reports")
+    summary.phases["of which writer"] = summary.phases.get("of which writer", 0.0) + writing
 
 
 class _Clock:
