@@ -119,7 +119,7 @@ def demo(
     def body() -> int:
         from datetime import UTC, datetime
 
-        from flows.nightly import demo as demo_flow
+        from flows.demo import demo as demo_flow
         from sources.calendar import last_completed_session
 
         day = _date(as_of) or last_completed_session(datetime.now(UTC))

@@ -44,7 +44,7 @@ class SampleHome:
 def sample_home(prefect_harness, tmp_path_factory) -> SampleHome:
     """SAMPLE_DAYS sessions of the sample market through the real demo flow (ingest, build,
     audit, backtest, report), built once per test session and shared by every report test."""
-    from flows.nightly import demo
+    from flows.demo import demo
     from warehouse.db import Warehouse
 
     home = tmp_path_factory.mktemp("sample-home")
