@@ -359,10 +359,13 @@ def _no_contract_row(table: str, *, run_id: str, as_of: date, validated_at: date
 
 
 def run_audit(wh, as_of: date, sessions: list[date], *, home: Path, docs_dir: Path, run_id: str,
-              tables: list[str] | None = None, build_docs: bool = True) -> NightAudit:
+              tables: list[str] | None = None, build_docs: bool = True,
+              keep_nights: int | None = None) -> NightAudit:
     """Validate tonight's partition of each table (default: every raw/core table in the warehouse).
 
     `sessions`: XNYS sessions up to and including `as_of` (at least HISTORY_NIGHTS + 1 of them).
+    `keep_nights`: keep GE's stored results and Data Docs pages of the latest N nights only
+    (audit.validations in the warehouse keeps every result; these files are ~2 MB a night).
     """
     from great_expectations.core.run_identifier import RunIdentifier
 
@@ -413,9 +416,13 @@ def run_audit(wh, as_of: date, sessions: list[date], *, home: Path, docs_dir: Pa
     seconds["read"] = t_read
     seconds["validate"] = t_gx
     index = None
+    if keep_nights is not None:
+        prune_nights(Path(ctx.root_directory) / "uncommitted" / "validations", keep_nights)
     if build_docs and ids:
         t4 = _time.perf_counter()
         ctx.build_data_docs(site_names=[SITE], resource_identifiers=ids)
+        if keep_nights is not None:
+            prune_nights(docs_dir / "validations", keep_nights)
         for vid, audit in by_id.items():
             audit.docs = _docs_page(ctx, vid, home)
             for r in audit.results:
@@ -425,3 +432,17 @@ def run_audit(wh, as_of: date, sessions: list[date], *, home: Path, docs_dir: Pa
             if docs_dir.is_relative_to(home) else str(docs_dir / "index.html")
     seconds["total"] = _time.perf_counter() - t0
     return NightAudit(as_of, run_id, audits, seconds, index)
+
+
+def prune_nights(results: Path, keep: int) -> list[Path]:
+    """Remove `<suite>/night-YYYY-MM-DD` folders of all but the latest `keep` nights under
+    `results` (GE's validation store or the Data Docs pages). Returns what was removed."""
+    import shutil
+
+    runs = [d for suite in results.glob("*/") for d in suite.glob("night-*") if d.is_dir()]
+    nights = sorted({d.name for d in runs})
+    old = set(nights[:-keep]) if keep > 0 else set(nights)
+    gone = [d for d in runs if d.name in old]
+    for d in gone:
+        shutil.rmtree(d, ignore_errors=True)
+    return gone

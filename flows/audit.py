@@ -218,7 +218,8 @@ def audit_night(wh: Warehouse, as_of: date, settings: Settings, run: dict, *,
     from expectations.trust import describe_failure
 
     res = run_audit(wh, as_of, audit_sessions(as_of), home=settings.root,
-                    docs_dir=settings.data_docs, run_id=run["run_id"])
+                    docs_dir=settings.data_docs, run_id=run["run_id"],
+                    keep_nights=settings.gx_keep_nights)
     write_validations(wh, res.rows())
     summary = AuditSummary(
         as_of, run["run_id"], res.trusted,

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
                                description="Wait this long for missing vendor files before running")
     drop_poll_s: float = Field(default=60.0, gt=0, description="Look for missing files this often")
     backfill_workers: int = Field(default=2, ge=1, description="Task-runner workers of a backfill")
+    gx_keep_nights: int = Field(default=60, ge=1, description=(
+        "Great Expectations result files and Data Docs pages kept, in nights (~2 MB a night); "
+        "audit.validations keeps every result"))
     # Live mode: public APIs (`alvh fetch`, `--source live`; docs/live.md). Lists are comma-separated.
     live_cboe_chains: str = Field(default="SPX,VIX", description="Cboe delayed-quotes chains to fetch")
     live_yahoo_history: str = Field(default="^GSPC,^VIX,^VIX3M,^VIX9D",
