@@ -54,9 +54,9 @@ def instrument() -> None:
     import flows.ingest
     import flows.nightly
     import flows.report
-    import sources.sample
 
-    sources.sample.write_drop = timed("simulate drop (sample vendor)", sources.sample.write_drop)
+    flows.nightly.write_sample_drop.fn = timed("simulate drop (sample vendor)",
+                                               flows.nightly.write_sample_drop.fn)
     flows.ingest.land = timed("land (copy + sha256)", flows.ingest.land)
     flows.ingest.parse_bytes = timed("parse (readers)", flows.ingest.parse_bytes)
     flows.ingest.check_parsed = timed("contracts at parse (pandera)", flows.ingest.check_parsed)
@@ -126,15 +126,15 @@ def main() -> None:
                       f"{100 * rest / total:5.1f} %")
             print(f"\nthe same night without the flow's ~1 s heartbeat wait "
                   f"(PREFECT_FLOWS_HEARTBEAT_FREQUENCY unset): {no_hb:.2f} s")
-            if args.cli:
+            if args.cli:  # alternate the two, best of two each: the machine may be shared
                 day = NIGHTS[args.nights + 1]
-                a = Path(shutil.copytree(home, tmp / "cli-a"))
-                b = Path(shutil.copytree(home, tmp / "cli-b"))
-                eph = cli_night(a, day, None)
-                srv = cli_night(b, day, api_url)
-                print(f"\n`alvh nightly --as-of {day}` as a new process: {eph:.1f} s with its own "
-                      f"temporary Prefect server, {srv:.1f} s against a running server "
-                      f"(difference {eph - srv:.1f} s = the temporary server's start)")
+                eph, srv = [], []
+                for i in range(2):
+                    eph.append(cli_night(Path(shutil.copytree(home, tmp / f"cli-e{i}")), day, None))
+                    srv.append(cli_night(Path(shutil.copytree(home, tmp / f"cli-s{i}")), day, api_url))
+                print(f"\n`alvh nightly --as-of {day}` as a new process (best of 2): {min(eph):.1f} s "
+                      f"with its own temporary Prefect server, {min(srv):.1f} s against a running "
+                      f"server (difference {min(eph) - min(srv):.1f} s: the temporary server's start)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
