@@ -59,8 +59,9 @@ class AlvhParams(BaseModel):
                                                                "condors' max loss")
     # -- second engine: VX futures roll
     vx_budget_pct: dict[str, float] = Field(
-        default_factory=lambda: {"calm": 0.0, "crowded": 0.5, "unwinding": 0.5, "recovery": 0.25},
-        description="VX hedge risk budget by regime, % of capital")
+        default_factory=lambda: {"calm": 0.0, "crowded": 0.5, "unwinding": 0.0, "recovery": 0.0},
+        description="VX hedge risk budget by regime, % of capital: bought while crowded, before "
+                    "the unwind, not after VIX has spiked (unwinding, recovery)")
     vx_roll_dte: int = Field(5, ge=0, description="hold the nearest monthly VX with more than this "
                                                   "many calendar days left (roll before)")
     vx_min_risk_pts: float = Field(1.0, gt=0, description="floor of the per-contract risk (VX - VIX roll-down)")

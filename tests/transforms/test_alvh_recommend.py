@@ -60,8 +60,10 @@ def sig(score: float, regime: str = "crowded", z: float | None = 1.5, **kw) -> d
             "funding_apr_z": z, **kw}
 
 
-def night(score=100.0, regime="crowded", prev=None, **kw) -> tuple[dict, pl.DataFrame, pl.DataFrame]:
-    r = recommend(D, spx(), signals=sig(score, regime, **kw), vix_quotes=vix(), vx_futures=vx(), prev=prev)
+def night(score=100.0, regime="crowded", prev=None, params=None,
+          **kw) -> tuple[dict, pl.DataFrame, pl.DataFrame]:
+    r = recommend(D, spx(), signals=sig(score, regime, **kw), vix_quotes=vix(), vx_futures=vx(), prev=prev,
+                  params=params)
     return r.row, r.legs, r.payoff
 
 
@@ -115,13 +117,22 @@ def test_vx_roll_allocation_by_regime():
     fut = legs.filter(pl.col("layer") == "vx_hedge")
     assert fut.select("instrument", "expiry", "side", "quantity", "multiplier").rows() == [
         ("future", NEAR, "buy", 4, 1000.0)]
-    recovery, _, _ = night(score=30.0, regime="recovery")
-    assert recovery["vx_contracts"] == 2  # 0.25 % -> 2,500 / 1,200
+    # the hedge is bought before the unwind only: once VIX has spiked, no VX allocation
+    for regime in ("unwinding", "recovery"):
+        after, after_legs, _ = night(score=30.0, regime=regime)
+        assert after["vx_contracts"] is None and "vx_hedge" not in set(after_legs["layer"])
+    assert AlvhParams().vx_budget_pct == {"calm": 0.0, "crowded": 0.5, "unwinding": 0.0, "recovery": 0.0}
+    custom, _, _ = night(score=30.0, regime="recovery",
+                         params=AlvhParams(vx_budget_pct={"calm": 0.0, "crowded": 0.5, "unwinding": 0.0,
+                                                          "recovery": 0.25}))
+    assert custom["vx_contracts"] == 2  # 0.25 % -> 2,500 / 1,200
 
 
 def test_never_size_up_into_an_unwind():
     prev = {"status": "ok", "contracts": 1, "vx_contracts": 2}
-    row, legs, _ = night(score=30.0, regime="unwinding", prev=prev)
+    # a VX budget in the unwind (the default has none) is capped like the condors
+    vx_in_unwind = AlvhParams(vx_budget_pct={"calm": 0.0, "crowded": 0.5, "unwinding": 0.5, "recovery": 0.0})
+    row, legs, _ = night(score=30.0, regime="unwinding", prev=prev, params=vx_in_unwind)
     # the unwinding budget (0.5 x 20,000 = 10,000 -> 2 condors) is capped at last night's 1
     assert row["contracts"] == 1 and row["size_capped"] is True
     assert row["vx_contracts"] == 2  # 5,000 / 1,200 = 4, capped at last night's 2
