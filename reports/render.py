@@ -6,16 +6,24 @@ Formatting only: every number shown is a stored value, and carries data-source/d
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import jinja2
-import plotly.graph_objects as go
 import polars as pl
 
 from reports import sections
-from reports.figures import COLORS, PLOTLY_ASSET, install_plotly_js, style, to_div, trading_days
+from reports.figures import (
+    COLORS,
+    PLOTLY_ASSET,
+    Figure,
+    install_plotly_js,
+    style,
+    to_div,
+    trading_days,
+)
 from reports.formatting import _bn, _num, _pct, fmt, tone
 from warehouse.db import Warehouse
 
@@ -33,7 +41,10 @@ TITLES = {
 REGIME_TONE = {"calm": "ok", "crowded": "warn", "unwinding": "bad", "recovery": "info"}
 
 
+@functools.cache
 def environment() -> jinja2.Environment:
+    """One Jinja environment per process: it keeps the compiled templates (compiling the page's
+    14 templates took ~0.4 s, every page)."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("reports", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True),
@@ -140,7 +151,7 @@ def _index_chart(rows: pl.DataFrame) -> str | None:
     if "unwind_score" not in rows.columns or rows["unwind_score"].null_count() == rows.height:
         return None
     r = rows.sort("date")
-    fig = go.Figure()
+    fig = Figure()
     colors = {"calm": "#86b89f", "crowded": "#e0b15a", "unwinding": "#d9776c", "recovery": "#7f9bd1"}
     fig.add_bar(x=r["date"], y=r["unwind_score"], name="unwind score",
                 marker_color=[colors.get(x or "", COLORS["muted"]) for x in r["regime"]],

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import json
 
-import plotly.graph_objects as go
 import polars as pl
-from plotly.subplots import make_subplots
 
-from reports.figures import COLORS, style, to_div, trading_days
+from reports.figures import COLORS, Figure, style, to_div, trading_days
 from reports.formatting import fmt
 from reports.sections import Context, key
 
@@ -50,7 +48,7 @@ def build(ctx: Context) -> dict | None:
     books = [(k, label) for k, label in BOOKS if k in set(daily["strategy"])]
     dates = sorted(set(daily["date"].to_list()))
 
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.05, row_heights=[0.7, 0.3])
+    fig = Figure.subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.05, row_heights=[0.7, 0.3])
     for k, label in books:
         s = daily.filter(pl.col("strategy") == k)
         width = 2.4 if k == "alvh" else 1.6
@@ -71,7 +69,7 @@ def build(ctx: Context) -> dict | None:
     pnl_charts = []
     for col, title, div in (("cum_pnl_usd", "Cumulative P&L, USD", "fig-backtest-pnl"),
                             ("capital_at_risk_usd", "Capital at risk, USD", "fig-backtest-capital")):
-        fig = go.Figure()
+        fig = Figure()
         for k, label in books:
             if k == "spx":
                 continue

@@ -7,9 +7,8 @@ Reads core.breadth_daily only (NYSE when present, else the exchange with the mos
 from __future__ import annotations
 
 import polars as pl
-from plotly.subplots import make_subplots
 
-from reports.figures import COLORS, style, to_div, trading_days
+from reports.figures import COLORS, Figure, style, to_div, trading_days
 from reports.formatting import fmt
 from reports.sections import Context, key
 
@@ -35,7 +34,7 @@ def build(ctx: Context) -> dict | None:
     rk = key(exchange=exchange, date=ctx.as_of)
     dates = h["date"].to_list()
 
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig = Figure.subplots(specs=[[{"secondary_y": True}]])
     fig.add_scatter(x=h["date"], y=h["ad_line"], name="A/D line", mode="lines",
                     line=dict(color=COLORS["net"], width=2), hovertemplate="A/D %{y:,}<extra></extra>")
     fig.add_scatter(x=h["date"], y=h["spx_close"], name="SPX", mode="lines",
@@ -60,7 +59,7 @@ def build(ctx: Context) -> dict | None:
     trading_days(fig, dates)
     ad_chart = to_div(fig, "fig-breadth-ad-line")
 
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig = Figure.subplots(specs=[[{"secondary_y": True}]])
     fig.add_bar(x=h["date"], y=h["mcclellan_osc"], name="McClellan oscillator",
                 marker_color=[COLORS["pos"] if (v or 0) >= 0 else COLORS["neg"] for v in h["mcclellan_osc"]],
                 opacity=0.7, hovertemplate="osc %{y:+.1f}<extra></extra>")

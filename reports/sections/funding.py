@@ -6,10 +6,9 @@ Reads core.funding_daily only.
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import polars as pl
 
-from reports.figures import COLORS, SERIES, style, to_div, trading_days
+from reports.figures import COLORS, SERIES, Figure, style, to_div, trading_days
 from reports.formatting import fmt
 from reports.sections import Context, key
 
@@ -28,7 +27,7 @@ def build(ctx: Context) -> dict | None:
     c = c_now.row(0, named=True) if c_now.height else None
     dates = sorted(set(h["date"].to_list()))
 
-    fig = go.Figure()
+    fig = Figure()
     series = h.filter(pl.col("venue") != COMPOSITE[0]).partition_by(["venue", "symbol"], as_dict=True)
     for i, ((venue, symbol), s) in enumerate(sorted(series.items())):
         s = s.sort("date")
@@ -52,7 +51,7 @@ def build(ctx: Context) -> dict | None:
 
     z_chart = None
     if comp.height:
-        fig = go.Figure()
+        fig = Figure()
         fig.add_hrect(y0=-SPIKE_Z, y1=SPIKE_Z, fillcolor=COLORS["band"], line_width=0)
         fig.add_hline(y=SPIKE_Z, line=dict(color=COLORS["neg"], width=1, dash="dot"))
         fig.add_bar(x=comp["date"], y=comp["funding_apr_z"], name="composite z",

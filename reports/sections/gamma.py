@@ -6,11 +6,9 @@ Reads core.gamma_daily, core.gamma_profile, core.gamma_by_strike, core.gamma_by_
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import polars as pl
-from plotly.subplots import make_subplots
 
-from reports.figures import COLORS, style, to_div, trading_days, vline
+from reports.figures import COLORS, Figure, style, to_div, trading_days, vline
 from reports.formatting import fmt
 from reports.sections import Context, key
 
@@ -48,7 +46,7 @@ def build(ctx: Context) -> dict | None:
     prof = wh.sql("select spot_level, call_gex_usd, put_gex_usd, net_gex_usd from core.gamma_profile "
                   "where underlying = 'SPX' and preset = ? and date = ? order by spot_level", [preset, d])
     if prof.height:
-        fig = go.Figure()
+        fig = Figure()
         net = _bn(prof["net_gex_usd"])
         fig.add_scatter(x=prof["spot_level"], y=[v if v >= 0 else 0 for v in net], mode="lines",
                         line=dict(width=0), fill="tozeroy", fillcolor="rgba(26,127,90,0.14)",
@@ -83,7 +81,7 @@ def build(ctx: Context) -> dict | None:
                   "from core.gamma_by_strike where underlying = 'SPX' and preset = ? and date = ? "
                   "and strike between ? and ? order by strike", [preset, d, lo, hi])
     if by_k.height:
-        fig = go.Figure()
+        fig = Figure()
         fig.add_bar(x=by_k["strike"], y=_bn(by_k["call_gex_usd"]), name="calls",
                     marker_color=COLORS["call"], opacity=0.85,
                     customdata=by_k["call_oi"], hovertemplate="calls %{y:+.2f} bn · OI %{customdata:,}<extra></extra>")
@@ -109,8 +107,8 @@ def build(ctx: Context) -> dict | None:
 
     # -- history: net GEX and SPX (with the flip), MACD panel below
     if hist.height:
-        fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06,
-                            row_heights=[0.64, 0.36], specs=[[{"secondary_y": True}], [{}]])
+        fig = Figure.subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                              row_heights=[0.64, 0.36], specs=[[{"secondary_y": True}], [{}]])
         fig.add_bar(x=hist["date"], y=_bn(hist["spot_gex_usd"]), name="net spot GEX",
                     marker_color=[COLORS["pos"] if v >= 0 else COLORS["neg"] for v in hist["spot_gex_usd"]],
                     opacity=0.75, hovertemplate="net GEX %{y:+.2f} bn<extra></extra>", row=1, col=1)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 
-import plotly.graph_objects as go
-
-from reports.figures import COLORS, style, to_div
+from reports.figures import COLORS, Figure, style, to_div
 from reports.sections import Context
 
 COMPONENTS = (
@@ -52,7 +50,7 @@ def _payoff_chart(ctx: Context, rec: dict) -> str | None:
     pay = ctx.wh.sql("select * from core.recommendation_payoff where as_of = ? order by spx_level", [ctx.as_of])
     if pay.is_empty():
         return None
-    fig = go.Figure()
+    fig = Figure()
     x = pay["spx_level"]
     fig.add_scatter(x=x, y=pay["condor_pnl_usd"], name="iron condor", line=dict(color=COLORS["ic"], width=2))
     if pay["calendar_pnl_usd"].abs().max() > 0:

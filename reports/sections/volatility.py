@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import plotly.graph_objects as go
 import polars as pl
 
-from reports.figures import COLORS, style, to_div, trading_days
+from reports.figures import COLORS, Figure, style, to_div, trading_days
 from reports.formatting import fmt
 from reports.sections import Context, key
 
@@ -38,7 +37,7 @@ def build(ctx: Context) -> dict | None:
     charts = {}
 
     # -- term structure: the indices at their nominal tenors, tonight vs a month ago
-    fig = go.Figure()
+    fig = Figure()
     for row, label, color, width in ((m, "a month ago", COLORS["month_ago"], 1.6),
                                      (v, "tonight", COLORS["tonight"], 2.4)):
         if row is None:
@@ -55,7 +54,7 @@ def build(ctx: Context) -> dict | None:
     charts["term"] = to_div(fig, "fig-vol-term-structure")
 
     # -- VX futures curve, tonight vs a month ago (monthly contracts as settled)
-    fig = go.Figure()
+    fig = Figure()
     curves = []
     for row, label, color, width in ((m, "a month ago", COLORS["month_ago"], 1.6),
                                      (v, "tonight", COLORS["tonight"], 2.4)):
@@ -79,7 +78,7 @@ def build(ctx: Context) -> dict | None:
         charts["vx"] = to_div(fig, "fig-vol-vx-curve")
 
     dates = h["date"].to_list()
-    fig = go.Figure()
+    fig = Figure()
     fig.add_hrect(y0=1.0, y1=max(1.3, float(h.select(pl.max_horizontal("vix9d_vix_ratio", "vix_vix3m_ratio")).max().item() or 1.3)),
                   fillcolor="rgba(192,57,43,0.06)", line_width=0)
     fig.add_hline(y=1.0, line=dict(color=COLORS["neg"], width=1, dash="dot"),
@@ -94,7 +93,7 @@ def build(ctx: Context) -> dict | None:
     trading_days(fig, dates)
     charts["ratios"] = to_div(fig, "fig-vol-ratios")
 
-    fig = go.Figure()
+    fig = Figure()
     fig.add_scatter(x=h["date"], y=h["vix"], name="VIX (implied 30 d)", mode="lines",
                     line=dict(color=COLORS["net"], width=2), hovertemplate="VIX %{y:.2f}<extra></extra>")
     fig.add_scatter(x=h["date"], y=h["spx_rv20_pct"], name="SPX realized 20 d", mode="lines",

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-import plotly.graph_objects as go
-
-from reports.figures import to_div, trading_days
+from reports.figures import Figure, to_div, trading_days
 from reports.formatting import fmt, tone
 
 
@@ -26,14 +24,15 @@ def test_numbers_use_the_true_minus_and_trader_units():
 def test_trading_day_axes_break_weekends_and_holidays():
     # Thu 2026-11-25, (Thanksgiving Thu 26 missing), Fri 27, Mon 30
     days = [date(2026, 11, 25), date(2026, 11, 27), date(2026, 11, 30)]
-    fig = go.Figure(go.Scatter(x=days, y=[1, 2, 3]))
+    fig = Figure().add_scatter(x=days, y=[1, 2, 3]).add_bar(x=days, y=[1, 2, 3])
     trading_days(fig, days)
-    breaks = fig.layout.xaxis.rangebreaks
-    assert breaks[0].bounds == ("sat", "mon")
-    assert breaks[1].values == ("2026-11-26",)
+    breaks = fig.layout["xaxis"]["rangebreaks"]
+    assert breaks[0]["bounds"] == ["sat", "mon"]
+    assert breaks[1]["values"] == ["2026-11-26"]
+    assert fig.data[1]["width"] == 0.8 * 86_400_000 and "width" not in fig.data[0]
 
 
 def test_figure_divs_are_byte_stable():
-    fig = go.Figure(go.Scatter(x=[1, 2], y=[3, 4]))
+    fig = Figure().add_scatter(x=[1, 2], y=[3, 4])
     a, b = to_div(fig, "fig-test"), to_div(fig, "fig-test")
     assert a == b and 'id="fig-test"' in a and 'data-figure="fig-test"' in a

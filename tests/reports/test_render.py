@@ -9,8 +9,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from reports import sections
-from reports.render import render_index, render_night, tearsheet_path
+from reports import figures, sections
+from reports.render import environment, render_index, render_night, tearsheet_path
 from warehouse.db import Warehouse
 
 RUN = {"run_id": "test-run", "flow_run_id": "", "code_version": "test"}
@@ -61,6 +61,10 @@ def test_every_chart_has_a_fixed_unique_id(night):
 
 
 def test_rendering_twice_gives_the_same_bytes(sample_home, tmp_path):
+    # the first render starts cold (no compiled templates, plotly template or subplot grids kept)
+    environment.cache_clear()
+    figures._template_dict.cache_clear()
+    figures._subplot_grid.cache_clear()
     with Warehouse.open(sample_home.warehouse, read_only=True) as wh:
         a = render_night(wh, sample_home.as_of, tmp_path / "a", run=RUN).read_bytes()
         b = render_night(wh, sample_home.as_of, tmp_path / "b", run=RUN).read_bytes()
