@@ -7,7 +7,8 @@ Reads audit.validations / audit.quarantine through the Warehouse handed in (any 
 from __future__ import annotations
 
 import json
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, timedelta
 
 import polars as pl
 
@@ -110,6 +111,102 @@ def preflight(wh, as_of: date, history: int = 20) -> list[str]:
                 series = ", ".join(str(r[x]) for x in keys)
                 out.append(f"{c.table}: jump - {value} of {series} moved {r['r']:.2f}x since its last "
                            f"stored value (preflight)")
+    return out
+
+
+def nights_trusted(wh, nights: Sequence[date], history: int = 20) -> dict[date, tuple[bool, list[str]]]:
+    """`night_is_trusted` for many nights at once, in a few queries (a backfill's recommendation
+    step asks for hundreds): the same verdicts and reasons, night by night. Where several jump
+    series fail on one night their reasons are ordered by series (the single-night query leaves
+    that order to DuckDB)."""
+    days = sorted(set(nights))
+    if not days:
+        return {}
+    latest = wh.sql(
+        "select as_of, run_id from audit.validations where as_of in (select unnest(?::date[])) "
+        "qualify row_number() over (partition by as_of order by validated_at desc, run_id desc) = 1",
+        [days])
+    audited = dict(latest.iter_rows())
+    out: dict[date, tuple[bool, list[str]]] = {d: (True, []) for d in audited}
+    if audited:
+        bad = wh.sql(
+            "select v.* from audit.validations v join (select unnest(?::date[]) as as_of, "
+            "unnest(?::varchar[]) as run_id) l using (as_of, run_id) where not v.success and "
+            "v.severity = 'critical' order by v.as_of, v.table_name, v.severity, v.kind, "
+            "v.expectation, v.column_name", [list(audited), list(audited.values())])
+        for (d,), rows in bad.partition_by("as_of", as_dict=True, maintain_order=True).items():
+            out[d] = (False, [describe_failure(r) for r in rows.iter_rows(named=True)])
+    rest = [d for d in days if d not in audited]
+    for d, problems in preflight_many(wh, rest, history).items():
+        out[d] = (not problems, problems)
+    return {d: out[d] for d in days}
+
+
+def preflight_many(wh, nights: Sequence[date], history: int = 20) -> dict[date, list[str]]:
+    """`preflight` for many nights: one row-count query and one jump query per required table."""
+    from expectations.contracts import contracts
+    from expectations.suites import JUMP_FACTOR, VOLUME_CRIT
+
+    days = sorted(set(nights))
+    out: dict[date, list[str]] = {d: [] for d in days}
+    if not days:
+        return out
+    have = set(wh.tables())
+    lo, hi = days[0], days[-1]
+    for c in contracts().values():
+        if not c.required or c.table not in have or not c.date_col or c.cadence != "session":
+            continue
+        col = f'"{c.date_col}"'
+        # per-date row counts over every window `preflight` looks at: (night - 2 x history days, night]
+        counts = wh.sql(f"select {col}::date as d, count(*) as n from {c.table} where {col} <= ? and "
+                        f"{col} > ? - interval {2 * history} day group by 1 order by 1", [hi, lo])
+        cdates = counts["d"].to_list()
+        cn = counts["n"].to_list()
+        jumps: dict[date, list[dict]] = {}
+        if c.jump:
+            keys, value = c.jump
+            k = ", ".join(f'"{x}"' for x in keys)
+            # tonight's mean against the series' last stored value in the 30 days before
+            found = wh.sql(
+                f"with n as (select unnest(?::date[]) as night), "
+                f"t as (select {col}::date as night, {k}, avg(\"{value}\") as v from {c.table} "
+                f"where {col} in (select night from n) group by all), "
+                f"s as (select {col}::date as d, {k}, any_value(\"{value}\") as v from {c.table} "
+                f"where {col} < ? and {col} >= ? - interval 30 day and \"{value}\" is not null "
+                f"group by all), "
+                f"p as (select n.night, {k}, arg_max(s.v, s.d) as v from n join s on s.d < n.night "
+                f"and s.d >= n.night - interval 30 day group by all) "
+                f"select night, {k}, t.v / p.v as r from t join p using (night, {k}) "
+                f"where t.v / p.v > ? or t.v / p.v < ? order by night, {k}",
+                [days, hi, lo, JUMP_FACTOR, 1 / JUMP_FACTOR])
+            for r in found.iter_rows(named=True):
+                jumps.setdefault(r["night"], []).append(r)
+        i = 0
+        for d in days:
+            # the dates of the window, newest first, at most history + 1 of them (as `preflight`)
+            while i < len(cdates) and cdates[i] <= d - timedelta(days=2 * history):
+                i += 1
+            j = i
+            window = []
+            while j < len(cdates) and cdates[j] <= d:
+                window.append((cdates[j], cn[j]))
+                j += 1
+            window = window[::-1][:history + 1]
+            tonight = pl.Series("n", [n for x, n in window if x == d], dtype=pl.Int64).sum()
+            before = pl.Series("n", [n for x, n in window if x < d], dtype=pl.Int64)
+            problems = out[d]
+            if not tonight:
+                problems.append(f"{c.table}: freshness - no rows for {d} (preflight)")
+                continue
+            if before.len() >= 3 and tonight < VOLUME_CRIT[0] * before.median():
+                problems.append(f"{c.table}: volume - {tonight:,} rows for {d}, trailing median "
+                                f"{before.median():,.0f} (preflight)")
+            if c.jump:
+                keys, value = c.jump
+                for r in jumps.get(d, []):
+                    series = ", ".join(str(r[x]) for x in keys)
+                    problems.append(f"{c.table}: jump - {value} of {series} moved {r['r']:.2f}x since "
+                                    f"its last stored value (preflight)")
     return out
 
 

@@ -170,6 +170,13 @@ def build_signals(wh: Warehouse, dates: list[date], settings: Settings) -> StepR
     return StepResult("signals", counts)
 
 
+def _trust_verdict(res) -> tuple[bool, str]:
+    ok, why = (res if isinstance(res, tuple) else (getattr(res, "trusted", res), getattr(res, "reason", "")))
+    if isinstance(why, (list, tuple)):  # (ok, [reason, ...])
+        why = "; ".join(map(str, why))
+    return bool(ok), str(why or ("" if ok else "critical data-quality checks failed"))
+
+
 def night_trust(wh: Warehouse, as_of: date) -> tuple[bool, str]:
     """The data-quality gate of the recommendations: `expectations.night_is_trusted(wh, as_of)`
     when the audit exposes it; until then, any failed critical row in audit.validations for the
@@ -179,11 +186,7 @@ def night_trust(wh: Warehouse, as_of: date) -> tuple[bool, str]:
     except ImportError:
         night_is_trusted = None
     if night_is_trusted is not None:
-        res = night_is_trusted(wh, as_of)
-        ok, why = (res if isinstance(res, tuple) else (getattr(res, "trusted", res), getattr(res, "reason", "")))
-        if isinstance(why, (list, tuple)):  # (ok, [reason, ...])
-            why = "; ".join(map(str, why))
-        return bool(ok), str(why or ("" if ok else "critical data-quality checks failed"))
+        return _trust_verdict(night_is_trusted(wh, as_of))
     bad = wh.sql("select table_name, expectation from audit.validations where as_of = ? and "
                  "severity = 'critical' and not success order by 1, 2", [as_of])
     if bad.is_empty():
@@ -192,33 +195,102 @@ def night_trust(wh: Warehouse, as_of: date) -> tuple[bool, str]:
     return False, f"{bad.height} critical check(s) failed: {names}"
 
 
+def nights_trust(wh: Warehouse, dates: Sequence[date]) -> dict[date, tuple[bool, str]]:
+    """`night_trust` for many nights, batched when the audit offers `nights_trusted`."""
+    try:
+        from expectations.trust import nights_trusted
+    except ImportError:
+        return {d: night_trust(wh, d) for d in dates}
+    return {d: _trust_verdict(v) for d, v in nights_trusted(wh, dates).items()}
+
+
+# raw.option_quotes columns the recommendation reads (the lineage and vendor extras it does not)
+REC_QUOTE_COLUMNS = ("quote_date", "root", "expiry", "strike", "right", "underlying", "spot", "bid",
+                     "ask", "iv", "delta", "expired")
+
+
+def _by_day(frame: pl.DataFrame, col: str) -> dict[date, pl.DataFrame]:
+    return {k[0]: v for k, v in frame.partition_by(col, as_dict=True, maintain_order=True).items()}
+
+
+def replace_dated(wh: Warehouse, table: str, frame: pl.DataFrame, dates: Sequence[date],
+                  date_col: str = "date") -> int:
+    """write_dated without the contract: `frame` has been through `gate` already."""
+    with wh.transaction():
+        wh.con.execute(f'delete from {table} where "{date_col}" in (select unnest(?::date[]))',
+                       [list(dates)])
+        return wh.append(table, frame)
+
+
 @task(name="build-recommendations", cache_policy=NO_CACHE)
 def build_recommendations(wh: Warehouse, dates: list[date], settings: Settings) -> StepResult:
     """core.recommendations, _legs and _payoff night by night (each night sees the previous one's
-    row: size caps in an unwind, the widened condor carried for roll guidance)."""
+    row: size caps in an unwind, the widened condor carried for roll guidance).
+
+    The nights are computed in memory, in order, from chains read a chunk of sessions at a time,
+    and each table is gated and written once. A night's `prev` is the latest 'ok' row before it
+    that the table would hold: stored rows of other sessions, or tonight's build's rows that pass
+    the contract (a refused row is never a `prev`, as when the nights were written one by one)."""
     from transforms.alvh import AlvhParams, recommend
 
     params = AlvhParams()
+    dates = sorted(set(dates))
+    if not dates:
+        return StepResult("alvh", {})
     sig = wh.table("core.signals_daily", "date in (select unnest(?::date[]))", [list(dates)])
     by_day = {r["date"]: r for r in sig.iter_rows(named=True)}
+    trust = nights_trust(wh, dates)
+    untrusted = [d for d in dates if not trust[d][0]]
+    # the latest stored 'ok' row before each night, from sessions this build does not replace
+    stored = wh.sql("select * from core.recommendations where as_of < ? and status = 'ok' and as_of "
+                    "not in (select unnest(?::date[])) order by as_of", [dates[-1], list(dates)])
+    stored_ok = list(stored.iter_rows(named=True))
+
+    def nights(refused: frozenset[date]) -> list:
+        recs = []
+        built: dict | None = None  # the latest 'ok' row built so far (not refused)
+        k = 0
+        for part in chunks(dates, 20):
+            spx = reads.option_chains(wh, "SPX", dates=part, columns=REC_QUOTE_COLUMNS)
+            vix = reads.option_chains(wh, "VIX", dates=part, columns=REC_QUOTE_COLUMNS)
+            vx = wh.table("raw.vx_futures", "trade_date in (select unnest(?::date[]))", [part])
+            spx_d, vix_d, vx_d = _by_day(spx, "quote_date"), _by_day(vix, "quote_date"), _by_day(vx, "trade_date")
+            for d in part:
+                while k < len(stored_ok) and stored_ok[k]["as_of"] < d:
+                    k += 1
+                before = stored_ok[k - 1] if k else None
+                prev = built if built is not None and (before is None or built["as_of"] > before["as_of"]) \
+                    else before
+                trusted, why = trust[d]
+                rec = recommend(d, spx_d.get(d, spx.clear()), signals=by_day.get(d),
+                                vix_quotes=vix_d.get(d, vix.clear()),
+                                vx_futures=vx_d.get(d, vx.clear()), prev=prev, params=params,
+                                trusted=trusted, untrusted_reason=why)
+                recs.append(rec)
+                row = rec.row if rec.summary.height else None
+                if row is not None and row["status"] == "ok" and d not in refused:
+                    built = row
+        return recs
+
     counts: dict[str, int] = {}
-    untrusted = []
-    for d in dates:
-        trusted, why = night_trust(wh, d)
-        if not trusted:
-            untrusted.append(d)
-        prev = wh.sql("select * from core.recommendations where as_of < ? and status = 'ok' "
-                      "order by as_of desc limit 1", [d])
-        rec = recommend(d, reads.option_quotes(wh, [d], "SPX"), signals=by_day.get(d),
-                        vix_quotes=reads.option_quotes(wh, [d], "VIX"),
-                        vx_futures=wh.table("raw.vx_futures", "trade_date = ?", [d]),
-                        prev=prev.row(0, named=True) if prev.height else None, params=params,
-                        trusted=trusted, untrusted_reason=why)
-        with wh.transaction():
-            for table, frame in (("core.recommendations", rec.summary),
-                                 ("core.recommendation_legs", rec.legs),
-                                 ("core.recommendation_payoff", rec.payoff)):
-                counts[table] = counts.get(table, 0) + write_dated(wh, table, frame, [d], date_col="as_of")
+    with wh.transaction():
+        refused: frozenset[date] = frozenset()
+        while True:
+            recs = nights(refused)
+            summary = pl.concat([r.summary for r in recs], how="vertical")
+            good = gate(wh, "core.recommendations", summary, dates, "as_of")
+            ok = set(summary.filter(pl.col("status") == "ok")["as_of"].to_list())
+            now_refused = frozenset(ok - set(good["as_of"].to_list()))
+            if now_refused == refused:
+                break
+            # rare: the contract refused an 'ok' row, which then cannot be a later night's prev.
+            # Rebuild with exactly this pass's refusals: each pass settles at least the earliest
+            # night where they changed, so this ends with the night-by-night result.
+            refused = now_refused
+        counts["core.recommendations"] = replace_dated(wh, "core.recommendations", good, dates, "as_of")
+        for table, part in (("core.recommendation_legs", "legs"), ("core.recommendation_payoff", "payoff")):
+            frame = pl.concat([getattr(r, part) for r in recs], how="vertical")
+            counts[table] = write_dated(wh, table, frame, dates, date_col="as_of")
     note = f"untrusted, no recommendation: {', '.join(map(str, untrusted))}" if untrusted else ""
     return StepResult("alvh", counts, note)
 
@@ -233,10 +305,10 @@ def build_backtest(wh: Warehouse, dates: list[date], settings: Settings) -> Step
     params = BacktestParams()
     stored = wh.scalar("select max(date) from core.backtest_daily")
     end = max([*dates, *([stored] if stored else [])])
-    cols = 'quote_date, root, expiry, strike, "right", underlying, spot, bid, ask, iv, delta'
-    quotes = {u: wh.sql(f"select {cols} from raw.option_quotes where underlying = ? and "
-                        "quote_date <= ? and expiry >= quote_date and expiry - quote_date <= ? "
-                        "order by quote_date, root, expiry, strike, \"right\"", [u, end, dte])
+    cols = ("quote_date", "root", "expiry", "strike", "right", "underlying", "spot", "bid", "ask",
+            "iv", "delta")
+    quotes = {u: reads.option_chains(wh, u, end=end, columns=cols, where="expiry >= quote_date and "
+                                     "expiry - quote_date <= ?", params=(dte,))
               for u, dte in (("SPX", params.alvh.max_dte + 1), ("VIX", 150))}
     if quotes["SPX"].is_empty():
         return StepResult("backtest", {}, "no SPX chains stored")

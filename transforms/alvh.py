@@ -252,11 +252,14 @@ def prepare_chain(quotes: pl.DataFrame, params: AlvhParams | None = None) -> pl.
     if q.is_empty():
         return q.with_columns(delta_used=pl.lit(None, dtype=pl.Float64),
                               delta_source=pl.lit(None, dtype=pl.String))
-    model = greeks.delta(q["spot"].to_numpy(), q["strike"].to_numpy(), q["t_years"].to_numpy(),
-                         q["iv"].fill_null(0.0).to_numpy(), (q["right"] == "C").to_numpy(),
-                         p.rate, p.div_yield)
     vendor = pl.col("delta").is_not_null() & pl.col("delta").is_not_nan()
     has_iv = pl.col("iv").is_not_null() & (pl.col("iv") > 0)
+    if q.select((~vendor & has_iv).any()).item():
+        model = greeks.delta(q["spot"].to_numpy(), q["strike"].to_numpy(), q["t_years"].to_numpy(),
+                             q["iv"].fill_null(0.0).to_numpy(), (q["right"] == "C").to_numpy(),
+                             p.rate, p.div_yield)
+    else:  # every row has the vendor's delta (or no IV): the model delta would not be used
+        model = pl.Series([None] * q.height, dtype=pl.Float64)
     return q.with_columns(_model=pl.Series(model)).with_columns(
         delta_used=pl.when(vendor).then(pl.col("delta")).when(has_iv).then(pl.col("_model")),
         delta_source=pl.when(vendor).then(pl.lit("vendor")).when(has_iv).then(pl.lit("model")),
@@ -391,6 +394,14 @@ def _leg_row(legs: pl.DataFrame, right: str, side: str) -> dict:
     return legs.filter((pl.col("right") == right) & (pl.col("side") == side)).row(0, named=True)
 
 
+def _leg_rows(legs: pl.DataFrame, *keys: tuple[str, str]) -> list[dict]:
+    """`_leg_row` for several (right, side) at once, in one pass over the legs."""
+    first: dict[tuple, dict] = {}
+    for r in legs.iter_rows(named=True):
+        first.setdefault((r["right"], r["side"]), r)
+    return [first[k] if k in first else _leg_row(legs, *k) for k in keys]
+
+
 def condor_metrics(legs: pl.DataFrame, spot: float, params: AlvhParams | None = None) -> dict:
     """Per one condor, index points: credit (sells at bid minus buys at ask), widths, max loss
     (widest wing minus credit), break-evens (short put - credit, short call + credit), their
@@ -402,8 +413,7 @@ def condor_metrics(legs: pl.DataFrame, spot: float, params: AlvhParams | None = 
         raise ValueError(f"an iron condor has 4 legs, got {c.height}")
     sign = pl.when(pl.col("side") == "sell").then(1.0).otherwise(-1.0)
     credit = float(c.select((sign * pl.col("price") * pl.col("ratio")).sum()).item())
-    sp, lp = _leg_row(c, "P", "sell"), _leg_row(c, "P", "buy")
-    sc, lc = _leg_row(c, "C", "sell"), _leg_row(c, "C", "buy")
+    sp, lp, sc, lc = _leg_rows(c, ("P", "sell"), ("P", "buy"), ("C", "sell"), ("C", "buy"))
     put_w, call_w = sp["strike"] - lp["strike"], lc["strike"] - sc["strike"]
     be_low, be_high = sp["strike"] - credit, sc["strike"] + credit
     return {
@@ -495,8 +505,8 @@ def vix_calendar(vix_quotes: pl.DataFrame | None, vx_futures: pl.DataFrame | Non
     p = params or AlvhParams()
     if vix_quotes is None or vix_quotes.is_empty():
         return None, "no VIX chain tonight"
-    ch = prepare_chain(vix_quotes.filter(pl.col("quote_date") == as_of), p)
-    ch = ch.filter(pl.col("root").is_in(list(p.vix_roots)) & (pl.col("right") == "C"))
+    full = prepare_chain(vix_quotes.filter(pl.col("quote_date") == as_of), p)
+    ch = full.filter(pl.col("root").is_in(list(p.vix_roots)) & (pl.col("right") == "C"))
     exps = sorted(ch.filter(pl.col("dte_days") >= p.calendar_min_dte)["expiry"].unique().to_list())
     if len(exps) < 2:
         return None, f"fewer than two VIX expiries {p.calendar_min_dte}+ days out"
@@ -504,7 +514,6 @@ def vix_calendar(vix_quotes: pl.DataFrame | None, vx_futures: pl.DataFrame | Non
     vx = _vx_on(vx_futures, as_of)
     fwd_row = vx.filter(pl.col("expiry") == near)
     far_row = vx.filter(pl.col("expiry") == far)
-    full = prepare_chain(vix_quotes.filter(pl.col("quote_date") == as_of), p)
     root_near = ch.filter(pl.col("expiry") == near)["root"][0]
     if fwd_row.height:
         fwd, src = float(fwd_row["settle"][0]), "vx_futures"
@@ -570,16 +579,17 @@ def _black76_call(f: np.ndarray, k: float, t: float, iv: float) -> np.ndarray:
 
 def payoff_table(as_of: date, spot: float, legs: pl.DataFrame, p: AlvhParams,
                  vix0: float | None = None, calendar: Calendar | None = None,
-                 vx: dict | None = None) -> pl.DataFrame:
+                 vx: dict | None = None, metrics: dict | None = None) -> pl.DataFrame:
     """P&L (USD) on a grid of SPX levels at the condor's expiry: the condor exactly (piecewise
     linear in the stored legs, strikes and break-evens on the grid), the calendar at its near
-    expiry and the VX future with VIX = vix0 x (S / spot)^-vix_spx_elasticity (a scenario)."""
+    expiry and the VX future with VIX = vix0 x (S / spot)^-vix_spx_elasticity (a scenario).
+    `metrics`: condor_metrics of the condor legs when the caller has them already."""
     c = legs.filter(pl.col("layer") == "condor")
     if c.is_empty():
         return pl.DataFrame(schema=PAYOFF_SCHEMA)
     lo = min(spot * (1 - p.payoff_range_pct / 100.0), float(c["strike"].min()) * 0.98)
     hi = max(spot * (1 + p.payoff_range_pct / 100.0), float(c["strike"].max()) * 1.02)
-    m = condor_metrics(c, spot, p)
+    m = metrics if metrics is not None else condor_metrics(c, spot, p)
     kinks = [*c["strike"].to_list(), m["be_low"], m["be_high"], spot]
     x = np.unique(np.round(np.concatenate([np.linspace(lo, hi, p.payoff_points), kinks]), 6))
     condor = np.zeros_like(x)
@@ -754,7 +764,7 @@ def recommend(as_of: date, spx_quotes: pl.DataFrame, *, signals: dict | None = N
     base = build_condor(chain, spot, p, None) if widen > 0 else legs
     bm = condor_metrics(base, spot, p)
     row.update(base_short_put=bm["short_put"], base_short_call=bm["short_call"])
-    sp_leg, sc_leg = _leg_row(base, "P", "sell"), _leg_row(base, "C", "sell")
+    sp_leg, sc_leg = _leg_rows(base, ("P", "sell"), ("C", "sell"))
     why.add("short strikes", "raw.option_quotes.delta", [sp_leg["delta"], sc_leg["delta"]],
             f"|delta| nearest {p.short_delta:g} ({sp_leg['delta_source']}): "
             f"{bm['short_put']:g} P / {bm['short_call']:g} C")
@@ -886,6 +896,6 @@ def recommend(as_of: date, spx_quotes: pl.DataFrame, *, signals: dict | None = N
     for c, v in (("credit", m["credit_pts"]), ("max loss", m["max_loss_pts"])):
         why.add(c, "raw.option_quotes.bid/ask", v, "per condor, points: sell at bid, buy at ask")
     legs_out = pl.concat(all_legs, how="vertical")
-    payoff = payoff_table(as_of, spot, legs_out, p, vix0, cal, vx)
+    payoff = payoff_table(as_of, spot, legs_out, p, vix0, cal, vx, metrics=m)  # m: these condor legs
     rec = done("ok", "", legs_out, payoff)
     return rec

@@ -45,6 +45,33 @@ def option_quotes(wh: Warehouse, quote_dates: list[date], underlying: str = "SPX
         [underlying, quote_dates])
 
 
+QUOTE_KEYS = ("quote_date", "root", "expiry", "strike", "right")  # the grain of raw.option_quotes
+
+
+def option_chains(wh: Warehouse, underlying: str = "SPX", *, dates: list[date] | None = None,
+                  end: date | None = None, columns: tuple[str, ...] | None = None, where: str = "",
+                  params: tuple = ()) -> pl.DataFrame:
+    """raw.option_quotes of `underlying` for the sessions `dates` (or every session up to `end`),
+    only `columns` (all when None), narrowed by an optional SQL condition: the rows `option_quotes`
+    returns, in its order (quote_date, root, expiry, strike, right: the table's grain, so the
+    order is total). Sorted in polars: a year of SPX chains (2.5M rows) reads in ~1.2 s wall
+    against ~2.9 s with DuckDB's ORDER BY on the 2 busy cores here."""
+    cols = "*" if columns is None else ", ".join(f'"{c}"' for c in dict.fromkeys((*QUOTE_KEYS, *columns)))
+    clauses, args = ["underlying = ?"], [underlying]
+    if dates is not None:
+        clauses.append("quote_date in (select unnest(?::date[]))")
+        args.append(list(dates))
+    if end is not None:
+        clauses.append("quote_date <= ?")
+        args.append(end)
+    if where:
+        clauses.append(f"({where})")
+        args.extend(params)
+    df = wh.sql(f"select {cols} from raw.option_quotes where {' and '.join(clauses)}", args)
+    df = df.sort(list(QUOTE_KEYS), maintain_order=True)
+    return df if columns is None else df.select(columns)
+
+
 def quote_dates(wh: Warehouse, underlying: str = "SPX") -> list[date]:
     df = wh.sql("select distinct quote_date from raw.option_quotes where underlying = ? order by 1",
                 [underlying])

@@ -71,3 +71,33 @@ def test_suite_summary_counts_per_table():
 def test_a_night_never_audited_on_an_empty_home_is_not_trusted():
     ok, reasons = night_is_trusted(Warehouse.memory(), D)
     assert not ok and "raw.option_quotes: freshness - no rows for 2026-03-04 (preflight)" in reasons
+
+
+def test_nights_trusted_gives_each_nights_verdict_in_a_few_queries(tmp_path, home_builder):
+    """The batch the recommendation step uses: audited nights, preflight nights (a missing gamma
+    partition, a jump, a collapsed chain) and a night with no data at all, as night by night."""
+    from datetime import timedelta
+
+    from expectations.trust import nights_trusted
+    from sources.calendar import sessions_between
+
+    sessions = sessions_between(date(2026, 1, 5), date(2026, 3, 4))
+    days, history = sessions[-12:], sessions[:-12]
+    home_builder(tmp_path, days, history)
+    with Warehouse.open(tmp_path / "warehouse.duckdb") as wh:
+        wh.delete("core.gamma_daily", "date = ?", [days[3]])
+        wh.con.execute("update raw.index_bars set close = close * 5 where symbol = 'VIX' and date = ?", [days[6]])
+        wh.delete("raw.option_quotes", "quote_date = ? and strike > (select min(strike) from "
+                  "raw.option_quotes where quote_date = ?)", [days[8], days[8]])  # 4 rows of 60
+        audit = [_row("r1", datetime(2026, 3, 1, 22), "raw.option_quotes", False),
+                 _row("r2", datetime(2026, 3, 1, 23), "raw.index_bars", False, kind="jump"),
+                 _row("r2", datetime(2026, 3, 1, 23), "raw.option_quotes", True)]
+        wh.append("audit.validations", pl.DataFrame([{**r, "as_of": days[-3]} for r in audit]).with_columns(
+            pl.col("element_count").cast(pl.Int64), pl.col("unexpected_count").cast(pl.Int64),
+            pl.col("column_name").cast(pl.String)))
+        nights = [*days, days[-1] + timedelta(days=1)]
+        want = {d: night_is_trusted(wh, d) for d in nights}
+        assert nights_trusted(wh, list(reversed(nights))) == want
+        assert list(nights_trusted(wh, nights)) == nights
+        assert [d for d in nights if not want[d][0]] == [days[3], days[6], days[7], days[8], days[-3],
+                                                           nights[-1]]
