@@ -83,6 +83,7 @@ def _demo(wh: Warehouse, settings: Settings, sessions: list[date], run: dict,
     # may be missing though, so after an unfinished run every session is rebuilt.
     if todo or resume:
         build_sessions(wh, settings, sessions if resume else todo, prebuilt=frozenset({"gamma"}))
+        clock.lap("history steps")
     night.files = loaded.history_files + sum(d.files for d in loaded.days)
     night.rows = loaded.rows
     night.quarantined = loaded.quarantined
@@ -90,11 +91,14 @@ def _demo(wh: Warehouse, settings: Settings, sessions: list[date], run: dict,
     # The demo audits its last night (`alvh audit --as-of D` audits any other).
     quality = audit_and_regate(wh, settings, sessions[-1], run)
     night.failed += [f"audit: {r}" for r in quality.critical]
+    clock.lap("audit")
     for day in console.progress(sessions[-pages:], "render reports"):
         # quantstats takes seconds a page: the demo draws the tearsheet of its last night only
         last = day == sessions[-1]
         night.report = render_report.fn(wh, day, settings, run, tearsheet=last,
                                         banners=quality.banners() if last else None)
+    clock.lap("reports")
+    console.info(loaded.timing())
     if night.failed:
         night.status = "failed"
     elif night.quarantined:
