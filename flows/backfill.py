@@ -28,6 +28,7 @@ import shutil
 import time
 from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -363,11 +364,21 @@ def _backfill(wh: Warehouse, settings: Settings, days: list[date], source: str, 
         clock.lap("reports")
 
 
+def fetch_and_prepare(day: date, source: str, folder: Path, home: Path, seed: int, conventions,
+                      max_reject_ratio: float, built: frozenset[str]) -> DayWork:
+    """fetch-day then prepare-day as plain functions, for a worker process outside Prefect."""
+    landed = fetch_day.fn(day, source, folder, home, seed)
+    return prepare_day.fn(day, landed, home, conventions, max_reject_ratio, built)
+
+
 def load_days(wh: Warehouse, settings: Settings, days: list[date], source: str, drops: Path | None,
-              workers: int, summary: BackfillSummary, clock: _Clock, label: str = "backfill") -> None:
+              workers: int, summary: BackfillSummary, clock: _Clock, label: str = "backfill",
+              pool: Executor | None = None) -> None:
     """Land, parse and write `days` (sample history first when the home has none): workers
     fetch and prepare a bounded window of days ahead, this thread applies them in date order.
-    Needs a flow with a task runner (`backfill`, `demo`). Outcomes go to `summary.days`."""
+    Workers are the flow's Prefect task runner (`backfill`: one fetch-day and one prepare-day task
+    run per session), or `pool`, plain worker processes with no task runs (`demo`: two cores for
+    the parsers, none of the per-task API calls). Outcomes go to `summary.days`."""
     from flows.audit import set_ingest_horizon
 
     set_ingest_horizon(days[-1])
@@ -388,6 +399,10 @@ def load_days(wh: Warehouse, settings: Settings, days: list[date], source: str, 
 
     def submit(day: date):
         folder = _drop_folder(settings, source, drops, day)
+        if pool is not None:
+            work = pool.submit(fetch_and_prepare, day, source, folder, settings.root, settings.seed,
+                               conventions, settings.max_reject_ratio, built.get(day, frozenset()))
+            return day, folder, work, work
         fetched = fetch_day.submit(day, source, folder, settings.root, settings.seed)
         prepared = prepare_day.submit(day, fetched, settings.root, conventions,
                                       settings.max_reject_ratio, built.get(day, frozenset()))

@@ -1,19 +1,21 @@
 """The `demo` flow: simulate N sessions of the sample market, build them all, report the last.
 
-It is a backfill of the sample source (flows/backfill.py `load_days`: workers simulate, land,
-parse and compute each day's gamma ahead of one writer applying days in date order) followed by
+It is a backfill of the sample source (flows/backfill.py `load_days`: two worker processes
+simulate, land, parse and compute each day's gamma ahead of one writer applying days in date
+order; plain processes, not Prefect task runs, to spare ~500 task runs' API calls) followed by
 the history steps once, the audit of the last night and the last pages. Only the sessions the
 home does not hold yet are simulated, so extending a demo home to a later as-of adds the new days.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from prefect import flow
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import console
 from flows.audit import audit_and_regate
@@ -28,7 +30,7 @@ from warehouse import reads
 from warehouse.db import Warehouse
 from warehouse.runs import recording
 
-WORKERS = 2  # simulate + parse threads ahead of the writer
+WORKERS = 2  # simulate + parse processes ahead of the writer
 
 
 @dataclass
@@ -39,7 +41,7 @@ class DemoSummary:
     night: NightSummary
 
 
-@flow(name="demo", flow_run_name="demo-{as_of}", task_runner=ThreadPoolTaskRunner(max_workers=WORKERS))
+@flow(name="demo", flow_run_name="demo-{as_of}")
 def demo(as_of: date, days: int = 260, seed: int | None = None, pages: int = 20,
          home: Path | None = None) -> DemoSummary:
     """Simulate `days` sessions of the sample market up to `as_of`, build them all, report the last.
@@ -75,10 +77,14 @@ def _demo(wh: Warehouse, settings: Settings, sessions: list[date], run: dict,
     console.info(f"{len(sessions)} sessions {sessions[0]} .. {sessions[-1]}: "
                  f"{len(todo)} to simulate and load, {len(sessions) - len(todo)} already here")
     night = NightSummary(sessions[-1])
-    loaded = BackfillSummary(sessions[0], sessions[-1], "threads", WORKERS)
+    loaded = BackfillSummary(sessions[0], sessions[-1], "processes", WORKERS)
     clock = _Clock(loaded.phases)
     if todo:
-        load_days(wh, settings, todo, "sample", None, WORKERS, loaded, clock, label="simulate + load")
+        # Worker processes (spawned: this one holds a DuckDB connection and threads) simulate,
+        # land, parse and compute gamma; this process writes, so both cores are busy.
+        with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn")) as pool:
+            load_days(wh, settings, todo, "sample", None, WORKERS, loaded, clock,
+                      label="simulate + load", pool=pool)
     # Days are written one transaction each, so a killed run leaves whole days; its history steps
     # may be missing though, so after an unfinished run every session is rebuilt.
     if todo or resume:
