@@ -358,9 +358,12 @@ def _backfill(wh: Warehouse, settings: Settings, days: list[date], source: str, 
     clock.lap("audits")
     if pages:
         have = set(reads.quote_dates(wh, "SPX"))
-        for day in [d for d in days if d in have][-pages:]:
+        shown = [d for d in days if d in have][-pages:]
+        for day in shown:
             banners = verdicts[day].banners() if day in verdicts else None
-            summary.report = render_report.fn(wh, day, settings, run, banners=banners or None)
+            # the quantstats tearsheet (~3 s) is drawn for the last page only, as in `demo`
+            summary.report = render_report.fn(wh, day, settings, run, banners=banners or None,
+                                              tearsheet=day == shown[-1])
         clock.lap("reports")
 
 
