@@ -95,23 +95,17 @@ def with_contract_rejects(parsed, checked: Checked):
     return replace(parsed, rows=checked.rows, rejects=rejects)
 
 
-def record_contract_rejects(wh: Warehouse, landed, *, batch_id: str, table: str,
-                            failures: pl.DataFrame | None, result):
-    """Quarantine rows refused by the contract (check_name = the pandera check) and count them in
-    the file's audit.files row, in the caller's transaction. Returns the updated LoadResult."""
-    n = 0 if failures is None else failures.height
-    if not n:
-        return result
-    wh.append("audit.quarantine", failures.select(
+def contract_quarantine(landed, *, batch_id: str, table: str | None,
+                        failures: pl.DataFrame | None) -> pl.DataFrame | None:
+    """audit.quarantine rows for the rows a file's contract refused (check_name = the pandera
+    check), or None. `warehouse.files.load_file`/`load_batch` (`refused=`) quarantine them and
+    count them in the file's audit.files row as read and quarantined."""
+    if failures is None or not failures.height:
+        return None
+    return failures.select(
         file_id=pl.lit(landed.file_id), source_path=pl.lit(landed.landing_path),
         table_name=pl.lit(table), line="line", raw="raw", reason="reason", check_name="check_name",
-        batch_id=pl.lit(batch_id), as_of="as_of"))
-    status = "loaded_with_rejects" if result.status == "loaded" else result.status
-    wh.con.execute(
-        "update audit.files set rows_read = rows_read + ?, rows_quarantined = rows_quarantined + ?, "
-        "status = ? where file_id = ?", [n, n, status, landed.file_id])
-    return replace(result, status=status, rows_read=result.rows_read + n,
-                   rows_quarantined=result.rows_quarantined + n)
+        batch_id=pl.lit(batch_id), as_of="as_of")
 
 
 # -- the transform boundary (flows/build.py) ------------------------------------------------------

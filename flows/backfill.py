@@ -9,7 +9,7 @@ The split (DuckDB has one writer; docs/scaling.md):
                    gamma partitions from its parsed SPX chain (`flows.build.gamma_partitions`).
                    Workers never open the warehouse.
   writer (the flow's own thread, holding the writer lock), strictly in date order
-      one transaction per day: the day's files through `flows.ingest.load_one` (same registry,
+      one transaction per day: the day's files through `flows.ingest.load_many` (same registry,
       lineage, quarantine and superseding as a nightly run) plus its gamma partitions.
   once, at the end
       the history-dependent steps (GEX MACD, breadth, funding, vol, ...) over the whole range with
@@ -41,13 +41,12 @@ from prefect.cache_policies import NO_CACHE
 from flows import console
 from flows.build import build_sessions, gamma_conventions, gamma_partitions, write_gamma_partitions
 from flows.ingest import (
-    FileOutcome,
     Landed,
     Prepared,
     expand_paths,
     ingest_paths,
     land_files,
-    load_one,
+    load_many,
     prepare_one,
 )
 from flows.nightly import _needs_history, write_sample_history
@@ -225,11 +224,9 @@ def apply_day(wh: Warehouse, settings: Settings, work: DayWork, conventions=None
         work.prepared = [prepare_one(x, settings.root, settings.max_reject_ratio) for x in work.landed]
         work.gamma, work.quote_rows = None, -1
     assert work.prepared is not None and work.batch_id is not None
-    outcomes: list[FileOutcome] = []
     with wh.transaction():
-        for item, prep in zip(work.landed, work.prepared, strict=True):
-            outcomes.append(load_one(wh, item, settings.root, work.batch_id, force=False,
-                                     max_reject_ratio=settings.max_reject_ratio, prepared=prep))
+        outcomes = load_many(wh, work.landed, settings.root, work.batch_id,
+                             max_reject_ratio=settings.max_reject_ratio, prepared=work.prepared)
         if work.gamma is not None and _gamma_is_the_days_own(wh, work):
             write_gamma_partitions(wh, work.gamma)
         else:  # the stored rows differ from the drop's (or no chain): the nightly path, from storage

@@ -13,12 +13,22 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import console
-from flows.audit import check_parsed, record_contract_rejects, with_contract_rejects
+from flows.audit import check_parsed, contract_quarantine, with_contract_rejects
 from flows.settings import Settings, load_settings
 from sources.base import Parsed, SourceError
 from sources.formats import detect, parse_bytes
 from warehouse.db import Warehouse
-from warehouse.files import LandedFile, batch_id_for, known_file, land, load_file
+from warehouse.files import (
+    FileLoad,
+    LandedFile,
+    LoadResult,
+    batch_id_for,
+    known_file,
+    known_files,
+    land,
+    load_batch,
+    load_file,
+)
 
 
 @dataclass(frozen=True)
@@ -149,25 +159,35 @@ def prepare_one(item: Landed, home: Path, max_reject_ratio: float) -> Prepared:
                     contract_failures=checked.failures)
 
 
+def file_load(item: Landed, prep: Prepared, batch_id: str, provenance: dict | None = None) -> FileLoad:
+    """What the warehouse registers and writes for one prepared file."""
+    lf = item.landed
+    if prep.parsed is None:
+        return FileLoad(lf, prep.format, error=prep.error, provenance=provenance)
+    p = prep.parsed
+    return FileLoad(lf, p.format, p.table, p.rows, p.rejects, p.partition_by, p.mode,  # type: ignore[arg-type]
+                    prep.error, provenance,
+                    refused=contract_quarantine(lf, batch_id=batch_id, table=p.table,
+                                                failures=prep.contract_failures))
+
+
+def _outcome(item: Landed, prep: Prepared, res: LoadResult) -> FileOutcome:
+    lf = item.landed
+    if prep.parsed is None:
+        status = "unrecognised" if prep.unrecognised else "rejected"
+        return FileOutcome(lf.original_path, status, prep.format, error=prep.error, file_id=lf.file_id)
+    return FileOutcome(lf.original_path, res.status, prep.parsed.format, prep.parsed.table,
+                       res.rows_written, res.rows_quarantined, prep.error, lf.file_id)
+
+
 def load_prepared(wh: Warehouse, item: Landed, prep: Prepared, batch_id: str,
                   provenance: dict | None = None) -> FileOutcome:
-    """Register and load one prepared file (the writer's half of `load_one`)."""
-    lf = item.landed
-    shown = lf.original_path
-    if prep.parsed is None:
-        load_file(wh, lf, batch_id=batch_id, format=prep.format, table=None, rows=None,
-                  rejects=None, error=prep.error, provenance=provenance)
-        status = "unrecognised" if prep.unrecognised else "rejected"
-        return FileOutcome(shown, status, prep.format, error=prep.error, file_id=lf.file_id)
-    parsed, refusal = prep.parsed, prep.error
-    with wh.transaction():
-        res = load_file(wh, lf, batch_id=batch_id, format=parsed.format, table=parsed.table,
-                        rows=parsed.rows, rejects=parsed.rejects, partition_by=parsed.partition_by,
-                        mode=parsed.mode, error=refusal, provenance=provenance)  # type: ignore[arg-type]
-        res = record_contract_rejects(wh, lf, batch_id=batch_id, table=parsed.table,
-                                      failures=prep.contract_failures, result=res)
-    return FileOutcome(shown, res.status, parsed.format, parsed.table, res.rows_written,
-                       res.rows_quarantined, refusal, lf.file_id)
+    """Register and load one prepared file (the writer's half of `load_one`), known or not."""
+    ld = file_load(item, prep, batch_id, provenance)
+    res = load_file(wh, ld.landed, batch_id=batch_id, format=ld.format, table=ld.table, rows=ld.rows,
+                    rejects=ld.rejects, partition_by=ld.partition_by, mode=ld.mode, error=ld.error,
+                    provenance=ld.provenance, refused=ld.refused)
+    return _outcome(item, prep, res)
 
 
 def load_one(wh: Warehouse, item: Landed, home: Path, batch_id: str, *, force: bool,
@@ -183,17 +203,55 @@ def load_one(wh: Warehouse, item: Landed, home: Path, batch_id: str, *, force: b
     return load_prepared(wh, item, prep, batch_id, provenance)
 
 
+def load_many(wh: Warehouse, items: list[Landed], home: Path, batch_id: str, *,
+              max_reject_ratio: float, force: bool = False,
+              provenance: dict[str, dict] | None = None,
+              prepared: list[Prepared] | None = None) -> list[FileOutcome]:
+    """`load_one` for each item in turn (same outcomes, same warehouse), in one transaction and
+    one batched load (`warehouse.files.load_batch`). Known bytes are skipped, unless `force`
+    (then each file is reloaded on its own); `prepared` (aligned with `items`) skips the parse."""
+    def prov(item: Landed) -> dict | None:
+        return (provenance or {}).get(item.landed.original_path)
+
+    if force:
+        return [load_one(wh, item, home, batch_id, force=True, max_reject_ratio=max_reject_ratio,
+                         provenance=prov(item), prepared=prepared[i] if prepared else None)
+                for i, item in enumerate(items)]
+    known = {k: (v["format"], v["table_name"])
+             for k, v in known_files(wh, [x.landed.file_id for x in items]).items()}
+    outcomes: list[FileOutcome | None] = [None] * len(items)
+    todo: list[tuple[int, Landed, Prepared, FileLoad]] = []
+    for i, item in enumerate(items):
+        lf = item.landed
+        if lf.file_id in known:  # registered before, or earlier in this batch (same bytes twice)
+            fmt, table = known[lf.file_id]
+            outcomes[i] = FileOutcome(lf.original_path, "known", fmt, table, file_id=lf.file_id)
+            continue
+        prep = prepared[i] if prepared is not None else prepare_one(item, home, max_reject_ratio)
+        ld = file_load(item, prep, batch_id, prov(item))
+        known[lf.file_id] = (ld.format, ld.table)
+        todo.append((i, item, prep, ld))
+    results = load_batch(wh, [t[3] for t in todo], batch_id=batch_id, new=True)
+    for (i, item, prep, _), res in zip(todo, results, strict=True):
+        outcomes[i] = _outcome(item, prep, res)
+    return outcomes  # type: ignore[return-value]
+
+
+LOAD_CHUNK = 64  # files parsed, then loaded in one transaction (bounds the frames held at once)
+# (a file's rows, refusals and registry row still commit together: a chunk is all or nothing)
+
+
 @task(name="load-files", cache_policy=NO_CACHE)
 def load_files(wh: Warehouse, items: list[Landed], home: Path, batch_id: str, *,
                force: bool = False, max_reject_ratio: float = 0.01, show: bool = True,
                provenance: dict[str, dict] | None = None) -> IngestSummary:
-    outcomes = []
-    for item in items:
-        o = load_one(wh, item, home, batch_id, force=force, max_reject_ratio=max_reject_ratio,
-                     provenance=(provenance or {}).get(item.landed.original_path))
-        outcomes.append(o)
-        if show:
-            (console.error if o.failed else console.info)(o.line())
+    outcomes: list[FileOutcome] = []
+    for start in range(0, len(items), LOAD_CHUNK):
+        for o in load_many(wh, items[start:start + LOAD_CHUNK], home, batch_id, force=force,
+                           max_reject_ratio=max_reject_ratio, provenance=provenance):
+            outcomes.append(o)
+            if show:
+                (console.error if o.failed else console.info)(o.line())
     return IngestSummary(batch_id, tuple(outcomes))
 
 

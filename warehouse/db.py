@@ -7,7 +7,6 @@ imports duckdb. No Prefect, no parsing, no business rules here.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import re
 from collections.abc import Iterator, Sequence
 from importlib import resources
@@ -20,7 +19,7 @@ from filelock import FileLock, Timeout
 
 WriteMode = Literal["replace", "merge"]
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
-_counter = itertools.count()
+_FRAME = "_alvh_frame"  # the name a write's statements read its frame by (Warehouse._with_frame)
 
 
 class WarehouseBusy(RuntimeError):
@@ -42,6 +41,55 @@ def q(ident: str) -> str:
     return '"' + ident.replace('"', '""') + '"'
 
 
+def _key_match(frame: pl.DataFrame, by: Sequence[str]) -> str:
+    """`t` and `k` agree on `by`, nulls matching nulls. A plain `=` where the frame's column has no
+    null (the same rows): DuckDB prunes the table scan by the frame's keys only for `=`; `is not
+    distinct from` reads the whole table (~70 ms on a year of option quotes, per write)."""
+    return " and ".join(
+        f"t.{q(c)} {'=' if frame.get_column(c).null_count() == 0 else 'is not distinct from'} "
+        f"k.{q(c)}" for c in by)
+
+
+def plain_dtype(dt: pl.DataType) -> bool:
+    """Python values of this dtype are equal, hash and sort exactly as polars and DuckDB compare
+    them (not floats: NaN, -0.0; not nanoseconds: Python datetimes stop at microseconds)."""
+    return (dt.is_integer() or dt in (pl.String, pl.Date, pl.Boolean)
+            or (isinstance(dt, pl.Datetime) and dt.time_unit in ("us", "ms")))
+
+
+def _key_filter(frame: pl.DataFrame, by: Sequence[str],
+                max_values: int = 64) -> tuple[str, list] | None:
+    """`t` has one of the frame's `by` keys, as a WHERE clause and its parameters: `c = ?` or
+    `c in (?, ...)` per column, exact when the keys are every combination of the columns' values
+    (one date of one symbol; a few symbols times a few dates). None when they are not, or are
+    many, or could be null, or their Python values would not compare as DuckDB compares them."""
+    if not by:
+        return None
+    small = frame.height <= 4096  # plain Python is cheaper than polars calls on small frames
+    values: list[list] = []
+    for c in by:
+        col = frame.get_column(c)
+        dt = col.dtype
+        if col.null_count() or not plain_dtype(dt) or getattr(dt, "time_zone", None):
+            return None
+        values.append(list(dict.fromkeys(col.to_list())) if small
+                      else col.unique(maintain_order=True).to_list())
+        if sum(map(len, values)) > max_values:
+            return None
+    if len(by) > 1:
+        combos = 1
+        for v in values:
+            combos *= len(v)
+        keys = (len(set(zip(*(frame.get_column(c).to_list() for c in by), strict=True))) if small
+                else frame.n_unique(subset=list(by)))
+        if keys != combos:
+            return None
+    clause = " and ".join(f"t.{q(c)} = ?" if len(v) == 1 else
+                          f"t.{q(c)} in ({', '.join('?' * len(v))})"
+                          for c, v in zip(by, values, strict=True))
+    return clause, [x for v in values for x in v]
+
+
 def _table(name: str) -> str:
     if not _IDENT.match(name):
         raise ValueError(f"not a table name: {name!r}")
@@ -55,6 +103,12 @@ class Warehouse:
     schema; `Warehouse.open(path, read_only=True)` opens a reader. Use as a context manager.
     """
 
+    # A long writer (a backfill: ~2.5 MB of WAL a session) checkpoints when the WAL reaches this.
+    # DuckDB's 16 MB meant a checkpoint every ~6 sessions, each rewriting the tables' last row
+    # groups: 64 MB does the same work in a quarter of the checkpoints (-40 % checkpoint time).
+    # A run that closes its connection checkpoints then anyway (nightly: one night, ~2.5 MB).
+    CHECKPOINT_WAL = "64MB"
+
     def __init__(self, con: duckdb.DuckDBPyConnection, path: Path | None, lock: FileLock | None,
                  read_only: bool):
         self.con = con
@@ -64,6 +118,7 @@ class Warehouse:
         self._in_tx = False
         self._columns: dict[str, list[str]] = {}  # table -> columns; the schema changes only in
         # ensure_schema, which clears it (a backfill writes ~20 frames a session: 4 ms each saved)
+        self._defaults: dict[str, bool] = {}  # table -> a column has a DEFAULT (same lifetime)
 
     # -- opening -----------------------------------------------------------------------------
     @classmethod
@@ -92,6 +147,7 @@ class Warehouse:
         wh = cls(con, path, lock, read_only)
         if not read_only:
             try:
+                con.execute(f"set checkpoint_threshold = '{cls.CHECKPOINT_WAL}'")
                 wh.ensure_schema()
             except BaseException:
                 wh.close()
@@ -132,6 +188,7 @@ class Warehouse:
             "from information_schema.columns").fetchall()}
         tables = {t for t, _ in have}
         self._columns.clear()
+        self._defaults.clear()
         for sql in ddl_statements():
             self.con.execute(sql)
         for t, col, dtype in want:
@@ -146,12 +203,20 @@ class Warehouse:
         cached = self._columns.get(table)
         if cached is None:
             schema, name = _table(table).split(".")
-            cached = [r[0] for r in self.con.execute(
-                "select column_name from information_schema.columns where table_schema = ? and "
-                "table_name = ? order by ordinal_position", [schema, name]).fetchall()]
+            rows = self.con.execute(
+                "select column_name, column_default from information_schema.columns where "
+                "table_schema = ? and table_name = ? order by ordinal_position",
+                [schema, name]).fetchall()
+            cached = [r[0] for r in rows]
             if cached:  # never remember a table that does not exist (yet)
                 self._columns[table] = cached
+                self._defaults[table] = any(r[1] is not None for r in rows)
         return list(cached)
+
+    def has_defaults(self, table: str) -> bool:
+        """Whether a column of `table` has a DEFAULT (an omitted column is then not NULL)."""
+        self.columns(table)
+        return self._defaults.get(table, False)
 
     # -- transactions and writes ---------------------------------------------------------------
     @contextlib.contextmanager
@@ -172,60 +237,81 @@ class Warehouse:
         finally:
             self._in_tx = False
 
-    @contextlib.contextmanager
-    def _registered(self, frame: pl.DataFrame) -> Iterator[str]:
-        name = f"_frame_{next(_counter)}"
-        self.con.register(name, frame)
-        try:
-            yield name
-        finally:
-            self.con.unregister(name)
+    def _with_frame(self, frame: pl.DataFrame, statements: Sequence[str]) -> list[list[tuple]]:
+        """Run `statements` in turn, each reading `frame` as `_alvh_frame`; their rows (drained).
+
+        The frame is converted to Arrow once and found by DuckDB's replacement scan of this
+        function's local variable: unlike register/unregister, no catalog change per write
+        (~1.5 ms a frame, a dozen frames per backfill session)."""
+        # Arrow string views: zero-copy from polars (3x cheaper than the default large strings)
+        _alvh_frame = frame.to_arrow(compat_level=pl.CompatLevel.newest())  # noqa: F841 - read by name
+        out = []
+        for sql in statements:  # not a comprehension: DuckDB looks in this very frame's locals
+            out.append(self.con.execute(sql).fetchall())
+        return out
+
+    def _check_columns(self, table: str, frame: pl.DataFrame) -> None:
+        cols = self.columns(table)
+        unknown = [c for c in frame.columns if c not in cols]
+        if unknown:
+            raise ValueError(f"{table} has no column(s) {unknown}")
 
     def write(self, table: str, frame: pl.DataFrame, *, by: Sequence[str],
-              mode: WriteMode = "replace") -> int:
+              mode: WriteMode = "replace", unique_keys: bool = False) -> int:
         """Write `frame` into `table` as whole partitions.
 
         replace: rows whose `by` values appear in `frame` are deleted, then `frame` is inserted.
         merge:   rows keyed by `by` get the frame's non-key columns updated; new keys are inserted
                  (for vendors that deliver one column per file, like Unicorn breadth).
+                 `unique_keys`: the caller knows no key repeats in `frame`, so one MERGE
+                 statement does what the UPDATE and the INSERT do.
         Call inside `transaction()` to group several writes; alone it is its own transaction.
         """
         table = _table(table)
         if frame.is_empty():
             return 0
-        cols = self.columns(table)
-        unknown = [c for c in frame.columns if c not in cols]
-        if unknown:
-            raise ValueError(f"{table} has no column(s) {unknown}")
-        with self.transaction(), self._registered(frame) as src:
-            keys = " and ".join(f"t.{q(c)} is not distinct from k.{q(c)}" for c in by)
-            key_list = ", ".join(q(c) for c in by)
-            if mode == "replace":
-                self.con.execute(
-                    f"delete from {table} t using (select distinct {key_list} from {src}) k where {keys}")
-                self.con.execute(f"insert into {table} by name select * from {src}")
-            else:
-                upd = [c for c in frame.columns if c not in by]
-                if upd:
-                    sets = ", ".join(f"{q(c)} = coalesce(k.{q(c)}, t.{q(c)})" for c in upd)
-                    self.con.execute(
-                        f"update {table} as t set {sets} from {src} as k where {keys}")
-                self.con.execute(
-                    f"insert into {table} by name select * from {src} k where not exists "
-                    f"(select 1 from {table} t where {keys})")
+        if mode == "replace":
+            self._replace(table, frame, by, lineage=False)
+            return frame.height
+        self._check_columns(table, frame)
+        keys = _key_match(frame, by)
+        upd = [c for c in frame.columns if c not in by]
+        sets = ", ".join(f"{q(c)} = coalesce(k.{q(c)}, t.{q(c)})" for c in upd)
+        if unique_keys:
+            matched = f" when matched then update set {sets}" if upd else ""
+            statements = [f"merge into {table} t using {_FRAME} k on {keys}{matched} "
+                          "when not matched then insert by name"]
+        else:
+            statements = [f"update {table} as t set {sets} from {_FRAME} as k where {keys}"] if upd else []
+            statements.append(f"insert into {table} by name select * from {_FRAME} k where not "
+                              f"exists (select 1 from {table} t where {keys})")
+        with self.transaction():
+            self._with_frame(frame, statements)
         return frame.height
 
-    def files_in_partitions(self, table: str, frame: pl.DataFrame, by: Sequence[str]) -> list[str]:
-        """file_ids of the rows that a replace-write of `frame` would delete (for lineage)."""
-        if frame.is_empty() or "file_id" not in self.columns(table):
-            return []
-        keys = " and ".join(f"t.{q(c)} is not distinct from k.{q(c)}" for c in by)
-        key_list = ", ".join(q(c) for c in by)
-        with self._registered(frame.select(by)) as src:
-            return [r[0] for r in self.con.execute(
-                f"select distinct t.file_id from {_table(table)} t semi join "
-                f"(select distinct {key_list} from {src}) k on {keys} "
-                f"where t.file_id is not null").fetchall()]
+    def replace(self, table: str, frame: pl.DataFrame, *, by: Sequence[str]) -> list[str]:
+        """`write(mode="replace")`, returning the file_ids of the rows it deleted (for lineage)."""
+        table = _table(table)
+        return [] if frame.is_empty() else self._replace(table, frame, by, lineage=True)
+
+    def _replace(self, table: str, frame: pl.DataFrame, by: Sequence[str], *,
+                 lineage: bool) -> list[str]:
+        self._check_columns(table, frame)
+        lineage = lineage and "file_id" in self.columns(table)
+        returning = " returning t.file_id" if lineage else ""
+        where = _key_filter(frame, by)
+        with self.transaction():
+            if where is not None:  # a few keys: a plain filter (no join, no scan of the frame)
+                deleted = self.con.execute(
+                    f"delete from {table} t where {where[0]}{returning}", where[1]).fetchall()
+                self._with_frame(frame, [f"insert into {table} by name select * from {_FRAME}"])
+            else:
+                key_list = ", ".join(q(c) for c in by)
+                deleted, _ = self._with_frame(frame, [
+                    f"delete from {table} t using (select distinct {key_list} from {_FRAME}) k "
+                    f"where {_key_match(frame, by)}{returning}",
+                    f"insert into {table} by name select * from {_FRAME}"])
+        return list(dict.fromkeys(r[0] for r in deleted if r[0] is not None)) if lineage else []
 
     def delete(self, table: str, where: str, params: Sequence[Any] = ()) -> None:
         self.con.execute(f"delete from {_table(table)} where {where}", list(params))
@@ -233,8 +319,7 @@ class Warehouse:
     def append(self, table: str, frame: pl.DataFrame) -> int:
         if frame.is_empty():
             return 0
-        with self._registered(frame) as src:
-            self.con.execute(f"insert into {_table(table)} by name select * from {src}")
+        self._with_frame(frame, [f"insert into {_table(table)} by name select * from {_FRAME}"])
         return frame.height
 
     # -- reads ---------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import duckdb
 import polars as pl
@@ -46,6 +46,52 @@ def test_partition_by_coarser_key_drops_rows_absent_from_the_new_file(wh):
     assert wh.sql("select date from raw.index_bars").rows() == [(D3,)]
 
 
+def test_replace_deletes_the_frames_keys_not_every_combination_of_their_values(wh):
+    wh.write("raw.index_bars", bars([("SPX", D1, 1.0), ("SPX", D2, 2.0), ("VIX", D1, 3.0),
+                                     ("VIX", D2, 4.0), ("VIX", D3, 5.0)]), by=("symbol", "date"))
+    wh.write("raw.index_bars", bars([("SPX", D1, 10.0), ("VIX", D2, 40.0)]), by=("symbol", "date"))
+    got = wh.sql("select symbol, date, close from raw.index_bars order by symbol, date").rows()
+    assert got == [("SPX", D1, 10.0), ("SPX", D2, 2.0), ("VIX", D1, 3.0), ("VIX", D2, 40.0),
+                   ("VIX", D3, 5.0)]
+    wh.write("raw.index_bars", bars([("SPX", D2, 20.0), ("SPX", D3, 30.0), ("VIX", D2, 41.0),
+                                     ("VIX", D3, 50.0)]), by=("symbol", "date"))  # 2 x 2: all
+    got = wh.sql("select symbol, date, close from raw.index_bars order by symbol, date").rows()
+    assert got == [("SPX", D1, 10.0), ("SPX", D2, 20.0), ("SPX", D3, 30.0), ("VIX", D1, 3.0),
+                   ("VIX", D2, 41.0), ("VIX", D3, 50.0)]
+
+
+def test_key_filter_only_where_exact():
+    from warehouse.db import _key_filter
+
+    assert _key_filter(bars([("SPX", D1, 1.0)]), ("symbol", "date")) == (
+        't."symbol" = ? and t."date" = ?', ["SPX", D1])
+    assert _key_filter(bars([("SPX", D1, 1.0), ("VIX", D2, 1.0)]), ("symbol", "date")) is None
+    both = bars([("SPX", D1, 1.0), ("VIX", D2, 1.0), ("SPX", D2, 1.0), ("VIX", D1, 1.0)])
+    assert _key_filter(both, ("symbol", "date")) == (
+        't."symbol" in (?, ?) and t."date" in (?, ?)', ["SPX", "VIX", D1, D2])
+    assert _key_filter(bars([("SPX", D1, 1.0)]), ("close",)) is None  # floats: NaN, -0.0
+    utc = pl.DataFrame({"ts": [datetime(2024, 1, 2, tzinfo=UTC)]})
+    assert _key_filter(utc, ("ts",)) is None  # a TIMESTAMPTZ parameter would shift by the zone
+    assert _key_filter(pl.DataFrame({"s": ["a", None]}), ("s",)) is None
+
+
+def test_a_null_partition_key_matches_null(wh):
+    flagged = pl.col("symbol").replace({"SPX": "odd"}).alias("ohlc_flag")
+    wh.write("raw.index_bars", bars([("VIX", D1, 20.0), ("SPX", D1, 4700.0)]).with_columns(
+        pl.lit(None, pl.String).alias("ohlc_flag")), by=("ohlc_flag",))
+    wh.write("raw.index_bars", bars([("VIX", D2, 21.0)]).with_columns(
+        pl.lit(None, pl.String).alias("ohlc_flag")), by=("ohlc_flag",))
+    wh.write("raw.index_bars", bars([("SPX", D3, 4800.0)]).with_columns(flagged), by=("ohlc_flag",))
+    assert wh.sql("select symbol, date from raw.index_bars order by date").rows() == [
+        ("VIX", D2), ("SPX", D3)]
+    # a frame with a null and a non-null key: both partitions replaced, the others kept
+    mixed = bars([("VIX", D3, 1.0), ("SPX", D3, 2.0)]).with_columns(
+        pl.when(pl.col("symbol") == "SPX").then(pl.lit("odd")).alias("ohlc_flag"))
+    assert wh.replace("raw.index_bars", mixed, by=("ohlc_flag",)) == []
+    assert wh.sql("select symbol, date, close from raw.index_bars order by symbol").rows() == [
+        ("SPX", D3, 2.0), ("VIX", D3, 1.0)]
+
+
 def test_failed_transaction_leaves_nothing_behind(wh):
     wh.write("raw.index_bars", bars([("VIX", D1, 20.0)]), by=("symbol", "date"))
     with pytest.raises(RuntimeError), wh.transaction():
@@ -61,6 +107,33 @@ def test_merge_updates_only_the_columns_a_file_carries(wh):
     wh.write("raw.breadth", dec, by=("exchange", "date"), mode="merge")
     got = wh.sql("select date, advances, declines from raw.breadth order by date").rows()
     assert got == [(D1, 1500, None), (D2, 1600, 1400), (D3, None, 1300)]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_merge_with_unique_keys_is_the_update_and_insert(seed):
+    import random
+
+    rng = random.Random(seed)
+
+    def frame(n: int, cols: list[str]) -> pl.DataFrame:
+        days = rng.sample(range(10), n)
+        return pl.DataFrame({"exchange": [rng.choice(["NYSE", "NASDAQ"]) for _ in days],
+                             "date": [date(2024, 1, 2 + d) for d in days],
+                             **{c: [rng.choice([None, rng.randint(0, 99)]) for _ in days]
+                                for c in cols}},
+                            schema_overrides={c: pl.Int64 for c in cols}).unique(
+                                ["exchange", "date"], keep="first", maintain_order=True)
+
+    frames = [frame(rng.randint(1, 6), rng.sample(["advances", "declines", "new_highs"],
+                                                   rng.randint(0, 2))) for _ in range(5)]
+    whs = [Warehouse.memory(), Warehouse.memory()]
+    for w, unique in zip(whs, (False, True), strict=True):
+        w.write("raw.breadth", pl.DataFrame({"exchange": ["NYSE"] * 2, "date": [D1, D1],
+                                             "advances": [1, 2]}), by=("exchange", "date"),
+                mode="merge")  # a key held twice: both rows are updated
+        for f in frames:
+            w.write("raw.breadth", f, by=("exchange", "date"), mode="merge", unique_keys=unique)
+    assert whs[0].checksum("raw.breadth") == whs[1].checksum("raw.breadth")
 
 
 def test_unknown_column_is_refused(wh):
