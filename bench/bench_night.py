@@ -60,7 +60,7 @@ def instrument() -> None:
     flows.ingest.land = timed("land (copy + sha256)", flows.ingest.land)
     flows.ingest.parse_bytes = timed("parse (readers)", flows.ingest.parse_bytes)
     flows.ingest.check_parsed = timed("contracts at parse (pandera)", flows.ingest.check_parsed)
-    flows.ingest.load_prepared = timed("load (DuckDB writes + registry)", flows.ingest.load_prepared)
+    flows.ingest.load_many = timed("load (DuckDB writes + registry)", flows.ingest.load_many)
     for name, step in flows.build.steps():
         step.fn = timed(f"build {name} (transforms + reads/writes)", step.fn)
     flows.nightly.audit_and_regate = timed("checks (GE audit + regate)", flows.nightly.audit_and_regate)
