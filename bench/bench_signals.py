@@ -28,10 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sources.calendar import sessions_between  # noqa: E402
 from sources.formats import parse_file  # noqa: E402
 from transforms.breadth import breadth_daily  # noqa: E402
+from transforms.evidence import signal_evidence  # noqa: E402
 from transforms.funding import funding_daily  # noqa: E402
 from transforms.gamma import add_gex_macd, gamma_tables  # noqa: E402
 from transforms.macro import macro_daily  # noqa: E402
-from transforms.signals import signal_evidence, signals_daily  # noqa: E402
+from transforms.signals import signals_daily  # noqa: E402
 from transforms.vol import vol_daily  # noqa: E402
 
 PRE_WINDOW = 10  # sessions before an unwind that count as "before"

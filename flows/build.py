@@ -153,7 +153,8 @@ def build_market(wh: Warehouse, dates: list[date], settings: Settings) -> StepRe
 @task(name="build-signals", cache_policy=NO_CACHE)
 def build_signals(wh: Warehouse, dates: list[date], settings: Settings) -> StepResult:
     """core.signals_daily and core.signal_evidence over the stored history up to max(dates)."""
-    from transforms.signals import SignalParams, signal_evidence, signals_daily
+    from transforms.evidence import signal_evidence
+    from transforms.signals import SignalParams, signals_daily
 
     end = max(dates)
     params = SignalParams(gamma_preset=settings.gamma_preset)

@@ -16,7 +16,8 @@ from polars.testing import assert_frame_equal
 from sources.calendar import sessions_between
 from transforms import signals as sg
 from transforms.alvh import recommend
-from transforms.signals import signal_evidence, signals_daily
+from transforms.evidence import signal_evidence
+from transforms.signals import signals_daily
 
 CAL = sessions_between(date(2024, 1, 2), date(2024, 9, 30))
 D = CAL[110]

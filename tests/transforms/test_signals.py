@@ -11,15 +11,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from transforms.signals import (
-    EVIDENCE_SCHEMA,
-    SCHEMA,
-    SignalParams,
-    forward_outcomes,
-    regime_path,
-    signal_evidence,
-    signals_daily,
-)
+from transforms.evidence import EVIDENCE_SCHEMA, forward_outcomes, signal_evidence
+from transforms.signals import SCHEMA, SignalParams, regime_path, signals_daily
 from warehouse.db import Warehouse
 
 D0 = date(2024, 3, 1)
