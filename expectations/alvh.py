@@ -10,8 +10,9 @@ import polars as pl
 from expectations.contracts import contract
 from expectations.core import Core, _close
 from expectations.rules import finite, row_rule
+from transforms.conventions import REGIMES as CONVENTION_REGIMES
 
-REGIMES = ["calm", "crowded", "unwinding", "recovery"]
+REGIMES = list(CONVENTION_REGIMES)
 UNIT = {"in_range": {"min_value": 0, "max_value": 1}}
 POINTS = {"in_range": {"min_value": 0, "max_value": 100}}
 

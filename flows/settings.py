@@ -14,6 +14,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from transforms.conventions import GAMMA_DIV_YIELD, GAMMA_RATE
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ALVH_", env_file=".env", extra="ignore")
@@ -25,8 +27,8 @@ class Settings(BaseSettings):
         default=0.01, ge=0, le=1,
         description="A file with more refused rows than this share is rejected as a whole")
     gamma_preset: str = Field(default="default", description="Gamma convention preset")
-    gamma_rate: float = Field(default=0.04, description="r for model gamma (continuous, annual)")
-    gamma_div_yield: float = Field(default=0.013, description="q for model gamma (continuous, annual)")
+    gamma_rate: float = Field(default=GAMMA_RATE, description="r for model gamma (continuous, annual)")
+    gamma_div_yield: float = Field(default=GAMMA_DIV_YIELD, description="q for model gamma (continuous, annual)")
     # Scheduling and backfill (flows/deploy.py, flows/backfill.py, docs/scaling.md)
     schedule_cron: str = Field(default="30 17 * * 1-5", description="When `alvh serve` runs the night")
     schedule_timezone: str = Field(default="America/New_York", description="Time zone of the cron")

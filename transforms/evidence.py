@@ -12,7 +12,8 @@ import math
 import numpy as np
 import polars as pl
 
-from transforms.signals import REGIMES, SignalParams
+from transforms.conventions import REGIMES
+from transforms.signals import SignalParams
 
 EVIDENCE_SCHEMA: dict[str, pl.DataType] = {
     "as_of": pl.Date(),

@@ -19,8 +19,9 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from transforms import greeks
+from transforms.conventions import AM_SETTLED_INDEX_ROOTS, SPX_MULTIPLIER, t_years
 
-CONTRACT_MULTIPLIER = 100.0
+CONTRACT_MULTIPLIER = SPX_MULTIPLIER
 PCT_MOVE = 0.01
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 # A row whose d1 stays beyond ±9 over a whole spot range contributes at most e^{-40.5} ≈ 2.6e-18 of
@@ -48,7 +49,7 @@ class GammaConventions(BaseModel):
     business_days_per_year: float = Field(262.0, gt=0)
     days_per_year: float = Field(365.0, gt=0)
     am_settled_roots: frozenset[str] = Field(
-        frozenset({"SPX", "NDX", "RUT", "DJX", "VIX", "VIXW"}),
+        AM_SETTLED_INDEX_ROOTS,
         description="Roots settled on the opening print of the expiry day (SOQ); others at the close")
     am_settle_time: time = time(9, 30)
     pm_settle_time: time = time(16, 0)
@@ -236,8 +237,8 @@ def exposure_rows(quotes: pl.DataFrame, conventions: GammaConventions | str | No
         dte_days=(pl.col("expiry") - pl.col("date")).dt.total_days().cast(pl.Int64),
     )
     if conv.time_basis == "calendar_to_settlement":
-        q = q.with_columns(t_years=(pl.col("settle_ts") - pl.col("quote_ts")).dt.total_microseconds()
-                           .cast(pl.Float64) / (conv.days_per_year * 86_400e6))
+        q = q.with_columns(t_years=t_years(pl.col("quote_ts"), pl.col("settle_ts"),
+                                           days_per_year=conv.days_per_year))
     else:
         days = np.busday_count(q["snapshot_date"].to_numpy().astype("datetime64[D]"),
                                q["expiry"].to_numpy().astype("datetime64[D]"))

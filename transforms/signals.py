@@ -15,7 +15,6 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 COMPONENTS = ("gamma", "funding", "breadth", "volatility", "events")
-REGIMES = ("calm", "crowded", "unwinding", "recovery")
 EVENT_KINDS = ("cpi", "ppi", "fomc")
 
 

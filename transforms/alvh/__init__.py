@@ -15,10 +15,11 @@ from transforms.alvh.condor import (
     pop_lognormal,
 )
 from transforms.alvh.hedges import Calendar, parity_forward, vix_calendar, vx_hedge
-from transforms.alvh.params import AM_ROOTS, REGIMES, SPX_MULTIPLIER, VIX_MULTIPLIER, AlvhParams
+from transforms.alvh.params import AM_ROOTS, AlvhParams
 from transforms.alvh.payoff import payoff_table
 from transforms.alvh.recommend import Recommendation, recommend
 from transforms.alvh.schemas import LEG_SCHEMA, PAYOFF_SCHEMA, SUMMARY_SCHEMA
+from transforms.conventions import REGIMES, SPX_MULTIPLIER, VIX_MULTIPLIER
 
 __all__ = [
     "AM_ROOTS", "LEG_SCHEMA", "PAYOFF_SCHEMA", "REGIMES", "SPX_MULTIPLIER", "SUMMARY_SCHEMA",

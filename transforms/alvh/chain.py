@@ -10,16 +10,18 @@ from datetime import date
 import polars as pl
 
 from transforms import greeks
-from transforms.alvh.params import AM_ROOTS, SPX_MULTIPLIER, VIX_MULTIPLIER, AlvhParams
+from transforms.alvh.params import AM_ROOTS, AlvhParams
 from transforms.alvh.schemas import LEG_SCHEMA
+from transforms.conventions import SPX_MULTIPLIER, VIX_MULTIPLIER, t_years
 
 
 def _t_years(quote_date: pl.Expr, expiry: pl.Expr, root: pl.Expr) -> pl.Expr:
     """Years from the 16:00 ET snapshot of quote_date to settlement: 16:00 on the expiry for PM
     roots, 09:30 (6.5 h earlier) for AM-settled roots (SPX monthlies, VIX)."""
-    hours = (expiry - quote_date).dt.total_days().cast(pl.Float64) * 24.0 \
-        - pl.when(root.is_in(list(AM_ROOTS))).then(6.5).otherwise(0.0)
-    return (hours.clip(lower_bound=0.0) / (365.0 * 24.0))
+    snapshot = quote_date.cast(pl.Datetime("us")) + pl.duration(hours=16)
+    settle = expiry.cast(pl.Datetime("us")) \
+        + pl.duration(minutes=pl.when(root.is_in(list(AM_ROOTS))).then(9 * 60 + 30).otherwise(16 * 60))
+    return t_years(snapshot, settle, unit="hour", floor_zero=True)
 
 
 def prepare_chain(quotes: pl.DataFrame, params: AlvhParams | None = None) -> pl.DataFrame:

@@ -9,10 +9,16 @@ import math
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-REGIMES = ("calm", "crowded", "unwinding", "recovery")
-AM_ROOTS = frozenset({"SPX", "VIX"})  # settled on the opening quotation of the expiry day
-SPX_MULTIPLIER = 100.0
-VIX_MULTIPLIER = 100.0
+from transforms.conventions import (
+    ALVH_AM_ROOTS,
+    ALVH_DIV_YIELD,
+    ALVH_RATE,
+    REGIMES,
+    VX_MULTIPLIER,
+)
+
+# settled on the opening quotation of the expiry day (the ALVH set: transforms/conventions.py)
+AM_ROOTS = ALVH_AM_ROOTS
 
 
 class AlvhParams(BaseModel):
@@ -56,7 +62,7 @@ class AlvhParams(BaseModel):
     vx_roll_dte: int = Field(5, ge=0, description="hold the nearest monthly VX with more than this "
                                                   "many calendar days left (roll before)")
     vx_min_risk_pts: float = Field(1.0, gt=0, description="floor of the per-contract risk (VX - VIX roll-down)")
-    vx_multiplier: float = Field(1000.0, gt=0)
+    vx_multiplier: float = Field(VX_MULTIPLIER, gt=0)
     # -- roll guidance
     funding_normal_z: float = Field(0.5, description="funding normalised: composite z below this")
     roll_below_score: float = Field(40.0, ge=0, le=100, description="roll back in only with the score "
@@ -66,8 +72,8 @@ class AlvhParams(BaseModel):
     payoff_range_pct: float = Field(10.0, gt=0, description="payoff grid at least spot +- this %")
     vix_spx_elasticity: float = Field(5.0, ge=0, description="hedge scenario: VIX = VIX0 x "
                                                              "(S / S0)^-elasticity")
-    rate: float = 0.0
-    div_yield: float = 0.0
+    rate: float = ALVH_RATE
+    div_yield: float = ALVH_DIV_YIELD
 
     @model_validator(mode="after")
     def _check(self) -> AlvhParams:

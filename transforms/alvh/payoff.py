@@ -14,8 +14,9 @@ import polars as pl
 from transforms import greeks
 from transforms.alvh.condor import condor_metrics
 from transforms.alvh.hedges import Calendar
-from transforms.alvh.params import VIX_MULTIPLIER, AlvhParams
+from transforms.alvh.params import AlvhParams
 from transforms.alvh.schemas import PAYOFF_SCHEMA
+from transforms.conventions import VIX_MULTIPLIER
 
 
 def _intrinsic(level: np.ndarray, strike: float, right: str) -> np.ndarray:

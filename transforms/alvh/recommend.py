@@ -21,9 +21,10 @@ from transforms.alvh.condor import (
     expected_move,
 )
 from transforms.alvh.hedges import Calendar, vix_calendar, vx_hedge
-from transforms.alvh.params import SPX_MULTIPLIER, VIX_MULTIPLIER, AlvhParams
+from transforms.alvh.params import AlvhParams
 from transforms.alvh.payoff import payoff_table
 from transforms.alvh.schemas import LEG_SCHEMA, PAYOFF_SCHEMA, SUMMARY_SCHEMA
+from transforms.conventions import SPX_MULTIPLIER, VIX_MULTIPLIER
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from transforms.backtest.params import (
     OPTION_ROOTS_SPX,
     OPTION_ROOTS_VIX,
     STRATEGIES,
-    VX_ROOT,
     BacktestParams,
 )
 from transforms.backtest.rules import RULES, alvh_rule, backtest, plain_ic_rule
@@ -25,6 +24,7 @@ from transforms.backtest.simulate import (
     simulate,
 )
 from transforms.backtest.stats import METRICS_SCHEMA, backtest_metrics, book_irr, return_stats, xirr
+from transforms.conventions import VX_ROOT
 
 __all__ = [
     "AM_SETTLED_ROOTS", "BENCHMARK", "DAILY_SCHEMA", "METRICS_SCHEMA", "OPTION_ROOTS_SPX",

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from transforms.backtest.market import Day, Entry, _mid, _Quotes, _Settlement
-from transforms.backtest.params import OPTION_ROOTS_VIX, VX_ROOT, BacktestParams
+from transforms.backtest.params import OPTION_ROOTS_VIX, BacktestParams
+from transforms.conventions import VX_ROOT
 
 # -- trades -----------------------------------------------------------------------------------------
 

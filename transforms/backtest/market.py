@@ -14,7 +14,8 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from transforms.backtest.params import AM_SETTLED_ROOTS, OPTION_ROOTS_SPX, VX_ROOT, BacktestParams
+from transforms.backtest.params import AM_SETTLED_ROOTS, OPTION_ROOTS_SPX, BacktestParams
+from transforms.conventions import VX_ROOT
 
 # -- market access --------------------------------------------------------------------------------
 

@@ -10,14 +10,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from transforms.alvh import AlvhParams
+from transforms.conventions import BACKTEST_AM_SETTLED_ROOTS, VX_MULTIPLIER
 
 STRATEGIES = ("alvh", "plain_ic")
 BENCHMARK = "spx"
 OPTION_ROOTS_SPX = ("SPX", "SPXW")
 OPTION_ROOTS_VIX = ("VIX", "VIXW")
-VX_ROOT = "VX"
 # Roots settled on the morning's special opening quotation (SOQ / VRO), the rest at the close.
-AM_SETTLED_ROOTS = ("SPX", "VIX", VX_ROOT)
+AM_SETTLED_ROOTS = BACKTEST_AM_SETTLED_ROOTS
 
 
 class BacktestParams(BaseModel):
@@ -37,7 +37,7 @@ class BacktestParams(BaseModel):
                                                "side, fees included")
     vx_commission_per_contract_usd: float = Field(2.50, ge=0)
     vx_slippage_pts: float = Field(0.05, ge=0, description="VX fills: settle +- this (one tick)")
-    vx_multiplier: float = Field(1000.0, gt=0, description="USD per VX point")
+    vx_multiplier: float = Field(VX_MULTIPLIER, gt=0, description="USD per VX point")
     vx_margin_usd: float = Field(10_000.0, ge=0, description="capital at risk per VX contract "
                                  "(about the exchange's initial margin)")
     # -- exits (checked at the close on mid marks of the condor legs; filled at bid/ask)

@@ -1,0 +1,61 @@
+"""One vocabulary for transforms/: regimes, AM-settled roots, contract multipliers, default rates,
+and the one time-to-settlement function (t_years).
+
+Constants and one pure polars expression only; no I/O, no logic that belongs to a table.
+Where two callers used different values they keep them under distinct names (see each comment).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import polars as pl
+
+# -- regimes of the crowded-unwind state machine (transforms/signals.py, docs/alvh.md)
+REGIMES: tuple[str, ...] = ("calm", "crowded", "unwinding", "recovery")
+
+# -- roots settled on the special opening quotation (SOQ / VRO) of the expiry day, the rest at the close.
+# The dealer-gamma tables (GammaConventions.am_settled_roots default) know every AM index root.
+AM_SETTLED_INDEX_ROOTS: frozenset[str] = frozenset({"SPX", "NDX", "RUT", "DJX", "VIX", "VIXW"})
+# The ALVH engine's t_years and the backtest's settlement use the narrower set they were written
+# with (VIXW counted PM-settled there, unlike the gamma tables): kept so their numbers do not move.
+ALVH_AM_ROOTS: frozenset[str] = frozenset({"SPX", "VIX"})
+VX_ROOT = "VX"
+# The backtest settles AM roots (options and the VX future) on the expiry day's open.
+BACKTEST_AM_SETTLED_ROOTS: tuple[str, ...] = ("SPX", "VIX", VX_ROOT)
+
+# -- contract multipliers, USD per index point
+SPX_MULTIPLIER = 100.0   # SPX / SPXW options (also the gamma tables' CONTRACT_MULTIPLIER)
+VIX_MULTIPLIER = 100.0   # VIX / VIXW options
+VX_MULTIPLIER = 1000.0   # VX futures
+
+# -- default rates (continuous, annual). Two documented defaults coexist today:
+# the nightly's model gamma reads GAMMA_RATE / GAMMA_DIV_YIELD (flows/settings.py, ALVH_GAMMA_RATE ...),
+# while the ALVH engine (AlvhParams) and the GammaConventions presets default to r = q = 0.
+GAMMA_RATE = 0.04
+GAMMA_DIV_YIELD = 0.013
+ALVH_RATE = 0.0
+ALVH_DIV_YIELD = 0.0
+
+DAYS_PER_YEAR = 365.0
+_US_PER_DAY = 86_400e6
+
+
+def t_years(start: pl.Expr, settle: pl.Expr, *, days_per_year: float = DAYS_PER_YEAR,
+            unit: Literal["microsecond", "hour"] = "microsecond", floor_zero: bool = False) -> pl.Expr:
+    """ACT/days_per_year years from the `start` instant to the `settle` instant (Datetime exprs).
+
+    unit: the count the year fraction is scaled from. "microsecond" (the gamma tables): exact
+    microseconds / (days_per_year x 86 400e6). "hour" (the ALVH chain, snapshot and settlement on
+    whole half-hours): hours / (days_per_year x 24). The two agree to 2.2e-16 but not to the bit
+    (polars scales by the constant's reciprocal, which rounds differently), so each caller keeps
+    its own and its tables stay byte-identical.
+    floor_zero: a settlement already past gives 0, not a negative time (the ALVH chain); the gamma
+    tables keep the sign (expired rows are flagged from the settlement instant, not from t)."""
+    if unit == "hour":
+        hours = (settle - start).dt.total_minutes().cast(pl.Float64) / 60.0
+        if floor_zero:
+            hours = hours.clip(lower_bound=0.0)
+        return hours / (days_per_year * 24.0)
+    t = (settle - start).dt.total_microseconds().cast(pl.Float64) / (days_per_year * _US_PER_DAY)
+    return t.clip(lower_bound=0.0) if floor_zero else t
