@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from scipy.optimize import brentq
 
 from transforms import greeks
 from transforms.conventions import AM_SETTLED_INDEX_ROOTS, SPX_MULTIPLIER, t_years
@@ -370,51 +371,17 @@ class ProfileKernel:
     def root(self, lo: float, hi: float, f_lo: float, f_hi: float, xtol: float) -> float:
         """The zero of the net profile inside [lo, hi] (f_lo, f_hi of opposite signs): Brent."""
         rows = self._near(lo, hi)
-        return _brent(lambda x: self.net_at(x, rows), lo, hi, f_lo, f_hi, xtol)
+        if f_lo == 0.0:
+            return lo
+        if f_hi == 0.0:
+            return hi
 
+        def f(x: float) -> float:  # the grid already evaluated both ends: brentq's first two calls
+            return f_lo if x == lo else f_hi if x == hi else self.net_at(x, rows)
 
-def _brent(f: Callable[[float], float], a: float, b: float, fa: float, fb: float, xtol: float,
-           maxiter: int = 200) -> float:
-    """Brent–Dekker root finding (inverse quadratic / secant steps, bisection fallback)."""
-    if fa == 0.0:
-        return a
-    if fb == 0.0:
-        return b
-    eps = np.finfo(float).eps
-    c, fc = b, fb
-    d = e = b - a
-    for _ in range(maxiter):
-        if (fb > 0) == (fc > 0):
-            c, fc = a, fa
-            d = e = b - a
-        if abs(fc) < abs(fb):
-            a, b, c = b, c, b
-            fa, fb, fc = fb, fc, fb
-        tol = 2.0 * eps * abs(b) + 0.5 * xtol
-        m = 0.5 * (c - b)
-        if abs(m) <= tol or fb == 0.0:
-            return b
-        if abs(e) >= tol and abs(fa) > abs(fb):
-            s = fb / fa
-            if a == c:
-                p, qq = 2.0 * m * s, 1.0 - s
-            else:
-                qq, r = fa / fc, fb / fc
-                p = s * (2.0 * m * qq * (qq - r) - (b - a) * (r - 1.0))
-                qq = (qq - 1.0) * (r - 1.0) * (s - 1.0)
-            if p > 0:
-                qq = -qq
-            p = abs(p)
-            if 2.0 * p < min(3.0 * m * qq - abs(tol * qq), abs(e * qq)):
-                e, d = d, p / qq
-            else:
-                d = e = m
-        else:
-            d = e = m
-        a, fa = b, fb
-        b += d if abs(d) > tol else math.copysign(tol, m)
-        fb = f(b)
-    return b
+        # rtol 4 eps: brentq's floor, the tolerance 2 eps |x| + xtol / 2 of the former hand-written Brent
+        return float(brentq(f, lo, hi, xtol=xtol, rtol=4 * np.finfo(float).eps, maxiter=200,
+                            disp=False))  # like the former loop: the last iterate, no raise
 
 
 def find_flips(levels: np.ndarray, net: np.ndarray, refine: Callable[[float, float, float, float],

@@ -5,7 +5,6 @@ Pure numpy + polars; no I/O, DuckDB, Prefect or sources.
 
 from __future__ import annotations
 
-import math
 from datetime import date
 
 import numpy as np
@@ -21,14 +20,6 @@ from transforms.conventions import VIX_MULTIPLIER
 
 def _intrinsic(level: np.ndarray, strike: float, right: str) -> np.ndarray:
     return np.maximum(level - strike, 0.0) if right == "C" else np.maximum(strike - level, 0.0)
-
-
-def _black76_call(f: np.ndarray, k: float, t: float, iv: float) -> np.ndarray:
-    if not t > 0 or not iv > 0:
-        return np.maximum(f - k, 0.0)
-    sd = iv * math.sqrt(t)
-    d1 = (np.log(f / k) + 0.5 * sd * sd) / sd
-    return f * greeks.norm_cdf(d1) - k * greeks.norm_cdf(d1 - sd)
 
 
 def payoff_table(as_of: date, spot: float, legs: pl.DataFrame, p: AlvhParams,
@@ -58,7 +49,7 @@ def payoff_table(as_of: date, spot: float, legs: pl.DataFrame, p: AlvhParams,
         far = cal_legs.filter(pl.col("side") == "buy").row(0, named=True)
         t_left = (calendar.far - calendar.near).days / 365.0
         f2 = (calendar.far_forward or calendar.forward) * vix_x / vix0
-        far_val = _black76_call(f2, calendar.strike, t_left, far["iv"] or 0.0)
+        far_val = greeks.black76_call(f2, calendar.strike, t_left, far["iv"] or 0.0)
         near_pay = np.maximum(vix_x - calendar.strike, 0.0)
         cal = qty * VIX_MULTIPLIER * (far_val - near_pay - calendar.debit)
     vxp = np.zeros_like(x)
