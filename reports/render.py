@@ -30,6 +30,7 @@ from warehouse.db import Warehouse
 TITLES = {
     "headline": "Tonight",
     "gamma": "Dealer gamma",
+    "options": "Options",
     "breadth": "Breadth",
     "funding": "Funding",
     "volatility": "Volatility",

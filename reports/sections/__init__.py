@@ -21,6 +21,7 @@ from warehouse.db import Warehouse
 ORDER = (
     "headline",
     "gamma",
+    "options",
     "breadth",
     "funding",
     "volatility",
