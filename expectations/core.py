@@ -233,8 +233,21 @@ class FundingDaily(Core):
     open_interest_usd: pl.Float64 = pa.Field(ge=0, nullable=True)
     members: pl.Int64 = pa.Field(ge=1, nullable=True)
     weighting: str = pa.Field(isin=["oi", "equal"], nullable=True)
+    open_interest_chg_usd: pl.Float64 = pa.Field(nullable=True)
+    open_interest_chg_pct: pl.Float64 = pa.Field(ge=-100, nullable=True)
+    funding_apr_oi_weighted: pl.Float64 = pa.Field(nullable=True)
+    liquidations_long_usd: pl.Float64 = pa.Field(ge=0, nullable=True)
+    liquidations_short_usd: pl.Float64 = pa.Field(ge=0, nullable=True)
+    account_long_short_ratio: pl.Float64 = pa.Field(ge=0, nullable=True)
+    funding_spike_rising_oi: bool = pa.Field(nullable=True)
+    liquidation_cascade: bool = pa.Field(nullable=True)
 
-    _finite = finite("funding_paid_bps", "funding_8h_bps", "funding_apr", "funding_apr_z", "basis_bps")
+    _finite = finite("funding_paid_bps", "funding_8h_bps", "funding_apr", "funding_apr_z", "basis_bps",
+                     "open_interest_chg_usd", "open_interest_chg_pct", "funding_apr_oi_weighted",
+                     "liquidations_long_usd", "liquidations_short_usd")
+    spike_with_oi_needs_spike = row_rule(
+        "spike_rising_oi_implies_spike", "funding_spike_rising_oi without funding_spike",
+        ~pl.col("funding_spike_rising_oi") | pl.col("funding_spike"), ["funding_spike_rising_oi", "funding_spike"])
     # apr = 8760 x sum(rate) / sum(h) and 8h bps = 8 x 1e4 x sum(rate) / sum(h): one is the other x 0.1095.
     apr_matches_8h = row_rule(
         "apr_matches_8h_rate", "funding_apr is not funding_8h_bps x 8760 / 8 / 1e4",

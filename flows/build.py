@@ -159,7 +159,14 @@ def build_market(wh: Warehouse, dates: list[date], settings: Settings) -> StepRe
     events = wh.table("raw.macro_events", order_by="date, event")
     series = reads.history(wh, "raw.macro_series", end=end)
 
-    funding = funding_daily(funding_raw, past)
+    # perp open interest and liquidations beside funding (transforms/perp_positioning.py)
+    from transforms.perp_positioning import add_positioning, fill_funding_oi, positioning_daily
+    have = set(wh.tables())
+    oi_raw, liq_raw = (wh.table(t, f"{c} < ?", [end + timedelta(days=1)], order_by=f"venue, symbol, {c}")
+                       if t in have else None
+                       for t, c in (("raw.perp_open_interest", "ts"), ("raw.perp_liquidations", "liq_ts")))
+    funding = add_positioning(funding_daily(fill_funding_oi(funding_raw, oi_raw), past),
+                              positioning_daily(oi_raw, liq_raw, past))
     tables = {
         "core.breadth_daily": breadth_daily(reads.history(wh, "raw.breadth", end=end), bars),
         "core.funding_daily": funding,
