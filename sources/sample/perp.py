@@ -56,7 +56,7 @@ def metrics_rows(m: SampleMarket, day: date, coin: str) -> list[tuple]:
         frac = np.minimum(frac * 3.0, 1.0)
     rng = np.random.default_rng([m.seed, day.toordinal(), STREAM_PERP + COINS[coin]])
     noise = np.cumsum(rng.standard_normal(n)) * 0.0015
-    oi_usd = (lv0 + (lv1 - lv0) * frac) * np.exp(noise - noise[-1] * frac)  # ends on the level
+    oi_usd = (lv0 + (lv1 - lv0) * frac) * np.exp(noise)  # a random walk around the crowding level
     price = p0 + (p1 - p0) * frac
     crowd = m.state(day)["crowding"]
     acct = 1.0 + 1.6 * crowd + 0.05 * rng.standard_normal(n)
