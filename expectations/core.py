@@ -241,10 +241,13 @@ class FundingDaily(Core):
     account_long_short_ratio: pl.Float64 = pa.Field(ge=0, nullable=True)
     funding_spike_rising_oi: bool = pa.Field(nullable=True)
     liquidation_cascade: bool = pa.Field(nullable=True)
+    perp_rv20_pct: pl.Float64 = pa.Field(ge=0, nullable=True)
+    funding_vol_premium_perp: pl.Float64 = pa.Field(nullable=True)
 
     _finite = finite("funding_paid_bps", "funding_8h_bps", "funding_apr", "funding_apr_z", "basis_bps",
                      "open_interest_chg_usd", "open_interest_chg_pct", "funding_apr_oi_weighted",
-                     "liquidations_long_usd", "liquidations_short_usd")
+                     "liquidations_long_usd", "liquidations_short_usd", "perp_rv20_pct",
+                     "funding_vol_premium_perp")
     spike_with_oi_needs_spike = row_rule(
         "spike_rising_oi_implies_spike", "funding_spike_rising_oi without funding_spike",
         ~pl.col("funding_spike_rising_oi") | pl.col("funding_spike"), ["funding_spike_rising_oi", "funding_spike"])
@@ -430,3 +433,26 @@ class ParityDaily(Core):
 
     class Config:
         unique = ["quote_date", "root", "expiry"]
+
+
+# -- constituent fundamentals (36_core_fundamentals.sql) ------------------------------------------
+
+@contract("core.pcf_daily", date_col="date", session_cols=("date",), drift=("pcf_index",))
+class PcfDaily(Core):
+    date: pl.Date
+    constituents: pl.Int64 = pa.Field(ge=1)
+    weight_covered_pct: pl.Float64 = pa.Field(ge=0, le=150)
+    pcf_index: pl.Float64 = pa.Field(gt=0, nullable=True)
+    pcf_median: pl.Float64 = pa.Field(gt=0, nullable=True)
+    cf_yield_pct: pl.Float64 = pa.Field(gt=0, nullable=True)
+    pcf_chg_20d_pct: pl.Float64 = pa.Field(gt=-100, nullable=True)
+    pcf_chg_60d_pct: pl.Float64 = pa.Field(gt=-100, nullable=True)
+
+    _finite = finite("weight_covered_pct", "pcf_index", "pcf_median", "cf_yield_pct",
+                     "pcf_chg_20d_pct", "pcf_chg_60d_pct")
+    yield_is_inverse = row_rule("cf_yield_is_100_over_pcf", "cf_yield_pct is not 100 / pcf_index",
+                                _close(pl.col("cf_yield_pct") * pl.col("pcf_index"), pl.lit(100.0), rel=1e-9),
+                                ["cf_yield_pct", "pcf_index"])
+
+    class Config:
+        unique = ["date"]

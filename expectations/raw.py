@@ -253,3 +253,18 @@ class PerpLiquidations(Lineage):
 
     class Config:
         unique = ["venue", "symbol", "liq_ts", "side", "price"]
+
+
+# grain: date x ticker (36_core_fundamentals.sql)
+@contract("raw.constituent_fundamentals", date_col="date", session_cols=("date",))
+class ConstituentFundamentals(Lineage):
+    date: pl.Date
+    ticker: str = pa.Field(str_matches=r"^[A-Z0-9.\-^/]{1,20}$")
+    index_weight: pl.Float64 = pa.Field(ge=0, le=1)
+    price: pl.Float64 = pa.Field(gt=0)
+    ocf_per_share_ttm: pl.Float64
+
+    _finite = finite("index_weight", "price", "ocf_per_share_ttm")
+
+    class Config:
+        unique = ["date", "ticker"]

@@ -146,6 +146,7 @@ def build_market(wh: Warehouse, dates: list[date], settings: Settings) -> StepRe
     from transforms.breadth import breadth_daily
     from transforms.funding import funding_daily
     from transforms.macro import macro_daily, macro_event_study
+    from transforms.pcf import pcf_daily
     from transforms.vol import vol_daily
 
     end = max(dates)
@@ -173,6 +174,8 @@ def build_market(wh: Warehouse, dates: list[date], settings: Settings) -> StepRe
         "core.vol_daily": vol_daily(bars, reads.history(wh, "raw.vx_futures", end=end,
                                                         date_col="trade_date"), funding),
         "core.macro_daily": macro_daily(events, sessions),
+        **({"core.pcf_daily": pcf_daily(reads.history(wh, "raw.constituent_fundamentals", end=end))}
+           if "raw.constituent_fundamentals" in have else {}),
         "core.macro_event_study": macro_event_study(events, series, funding, sessions=sessions),
     }
     counts = {t: write_dated(wh, t, f.filter(pl.col("date") <= end), dates) for t, f in tables.items()}

@@ -32,6 +32,7 @@ TITLES = {
     "gamma": "Dealer gamma",
     "options": "Options",
     "breadth": "Breadth",
+    "fundamentals": "Fundamentals",
     "funding": "Funding",
     "volatility": "Volatility",
     "events": "Events",

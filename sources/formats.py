@@ -22,6 +22,7 @@ READERS = (
     "sources.binance_metrics",
     "sources.funding_json",  # ccxt first within: its `info` repeats the venue's own keys
     "sources.funding",
+    "sources.pcf_csv",
     "sources.breadth",
     "sources.index_ohlc",
     "sources.macro",

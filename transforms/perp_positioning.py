@@ -40,7 +40,11 @@ NEW_COLUMNS: dict[str, pl.DataType] = {
     "account_long_short_ratio": pl.Float64(),
     "funding_spike_rising_oi": pl.Boolean(),
     "liquidation_cascade": pl.Boolean(),
+    "perp_rv20_pct": pl.Float64(),
+    "funding_vol_premium_perp": pl.Float64(),
 }
+RV_WINDOW = 20          # session returns in the perp's realised vol
+SESSIONS_PER_YEAR = 252  # a session return spans the weekend too: annualise per session
 
 
 def fill_funding_oi(funding: pl.DataFrame, oi: pl.DataFrame | None,
@@ -81,13 +85,19 @@ def positioning_daily(oi: pl.DataFrame | None, liquidations: pl.DataFrame | None
     liquidation records before the day but none in it has 0 (the feed is known), else null."""
     keys = ["venue", "symbol", "date"]
     out = pl.DataFrame(schema={"venue": pl.String, "symbol": pl.String, "date": pl.Date,
-                               "oi_close_usd": pl.Float64, "account_long_short_ratio": pl.Float64,
+                               "oi_close_usd": pl.Float64, "oi_mark_price": pl.Float64,
+                               "account_long_short_ratio": pl.Float64,
                                "liquidations_long_usd": pl.Float64, "liquidations_short_usd": pl.Float64})
     parts = []
     if oi is not None and not oi.is_empty():
         w = _windows(oi, "ts", sessions)
+        implied = pl.when(pl.col("open_interest") > 0).then(pl.col("open_interest_usd") / pl.col("open_interest"))
+        if "open_interest" not in w.columns:
+            implied = pl.lit(None, dtype=pl.Float64)
         parts.append(w.sort("ts").group_by(keys).agg(
             oi_close_usd=pl.col("open_interest_usd").drop_nulls().last(),
+            # OI value / OI amount is the venue's mark price at that instant
+            oi_mark_price=implied.drop_nulls().last(),
             account_long_short_ratio=pl.col("account_long_short_ratio").drop_nulls().last()))
     liq_days = None
     if liquidations is not None and not liquidations.is_empty():
@@ -125,19 +135,28 @@ def add_positioning(funding: pl.DataFrame, positioning: pl.DataFrame,
     over the members with both (partial coverage allowed, unlike the composite's own weighting),
     liquidations summed. Flags: funding_spike_rising_oi = funding_spike and OI up on the day;
     liquidation_cascade = long liquidations >= cascade_mult x their mean over the prior
-    cascade_window sessions (>= cascade_min_periods) and >= cascade_min_oi_pct % of open interest."""
+    cascade_window sessions (>= cascade_min_periods) and >= cascade_min_oi_pct % of open interest.
+    perp_rv20_pct: stdev of 20 session log returns of the day-close mark (funding feed's mark, else
+    OI value / OI amount) x sqrt(252) x 100, vol points (composite: OI-weighted over members, else
+    mean); funding_vol_premium_perp = funding_apr / (perp_rv20_pct / 100): the funding carry a long
+    pays per unit of the perp's realised vol."""
     p = params or PositioningParams()
     keys = ["venue", "symbol", "date"]
     f = funding.join(positioning, on=keys, how="left") if positioning.height else funding.with_columns(
-        oi_close_usd=pl.lit(None, dtype=pl.Float64), account_long_short_ratio=pl.lit(None, dtype=pl.Float64),
+        oi_close_usd=pl.lit(None, dtype=pl.Float64), oi_mark_price=pl.lit(None, dtype=pl.Float64),
+        account_long_short_ratio=pl.lit(None, dtype=pl.Float64),
         liquidations_long_usd=pl.lit(None, dtype=pl.Float64), liquidations_short_usd=pl.lit(None, dtype=pl.Float64))
     is_comp = pl.col("venue") == COMPOSITE_VENUE
     f = f.with_columns(open_interest_usd=pl.when(is_comp).then(pl.col("open_interest_usd"))
                        .otherwise(pl.coalesce(pl.col("oi_close_usd"), pl.col("open_interest_usd")))).drop("oi_close_usd")
+    # realised vol of the perp from its day-close mark (the funding feed's, else OI value / amount)
+    px = pl.coalesce(pl.col("mark_price"), pl.col("oi_mark_price"))
     f = f.sort(keys).with_columns(
         open_interest_chg_usd=(pl.col("open_interest_usd") - pl.col("open_interest_usd").shift(1))
         .over("venue", "symbol"),
-        funding_apr_oi_weighted=pl.col("funding_apr"))
+        funding_apr_oi_weighted=pl.col("funding_apr"),
+        perp_rv20_pct=((px / px.shift(1)).log().rolling_std(RV_WINDOW, min_samples=RV_WINDOW)
+                       * SESSIONS_PER_YEAR ** 0.5 * 100.0).over("venue", "symbol")).drop("oi_mark_price")
     f = f.with_columns(open_interest_chg_pct=pl.when(is_comp.not_()).then(
         100.0 * pl.col("open_interest_chg_usd") / (pl.col("open_interest_usd") - pl.col("open_interest_chg_usd"))))
     venues = f.filter(~is_comp & (pl.col("n_events") > 0))
@@ -150,21 +169,28 @@ def add_positioning(funding: pl.DataFrame, positioning: pl.DataFrame,
                 pl.col("liquidations_long_usd").is_not_null().any().alias("_lok"),
                 w.filter(w.is_not_null()).sum().alias("_oi"), w.is_not_null().any().alias("_oiok"),
                 pl.col("open_interest_chg_usd").sum().alias("_chg"),
-                pl.col("open_interest_chg_usd").is_not_null().any().alias("_chgok")]
+                pl.col("open_interest_chg_usd").is_not_null().any().alias("_chgok"),
+                (pl.col("perp_rv20_pct") * w).filter(ok & pl.col("perp_rv20_pct").is_not_null()).sum().alias("_rvw"),
+                w.filter(ok & pl.col("perp_rv20_pct").is_not_null()).sum().alias("_rvws"),
+                pl.col("perp_rv20_pct").mean().alias("_rvm")]
 
     comp_all = venues.group_by("date").agg(agg(["date"])).with_columns(venue=pl.lit(COMPOSITE_VENUE), symbol=pl.lit("ALL"))
     comp_sym = venues.group_by("symbol", "date").agg(agg(["symbol", "date"])).with_columns(venue=pl.lit(COMPOSITE_VENUE))
     comp = pl.concat([comp_all, comp_sym], how="diagonal_relaxed").select(
         *keys, funding_apr_oi_weighted_c=pl.when(pl.col("_w") > 0).then(pl.col("_apr_w") / pl.col("_w")),
         liq_long_c=pl.when(pl.col("_lok")).then(pl.col("_ll")), liq_short_c=pl.when(pl.col("_lok")).then(pl.col("_ls")),
-        oi_c=pl.when(pl.col("_oiok")).then(pl.col("_oi")), chg_c=pl.when(pl.col("_chgok")).then(pl.col("_chg")))
+        oi_c=pl.when(pl.col("_oiok")).then(pl.col("_oi")), chg_c=pl.when(pl.col("_chgok")).then(pl.col("_chg")),
+        rv_c=pl.when(pl.col("_rvws") > 0).then(pl.col("_rvw") / pl.col("_rvws")).otherwise(pl.col("_rvm")))
     f = f.join(comp, on=keys, how="left").with_columns(
         funding_apr_oi_weighted=pl.when(is_comp).then(pl.col("funding_apr_oi_weighted_c")).otherwise(pl.col("funding_apr_oi_weighted")),
         liquidations_long_usd=pl.when(is_comp).then(pl.col("liq_long_c")).otherwise(pl.col("liquidations_long_usd")),
         liquidations_short_usd=pl.when(is_comp).then(pl.col("liq_short_c")).otherwise(pl.col("liquidations_short_usd")),
         open_interest_usd=pl.when(is_comp).then(pl.coalesce(pl.col("open_interest_usd"), pl.col("oi_c"))).otherwise(pl.col("open_interest_usd")),
         open_interest_chg_usd=pl.when(is_comp).then(pl.col("chg_c")).otherwise(pl.col("open_interest_chg_usd")),
-    ).drop("funding_apr_oi_weighted_c", "liq_long_c", "liq_short_c", "oi_c", "chg_c")
+        perp_rv20_pct=pl.when(is_comp).then(pl.col("rv_c")).otherwise(pl.col("perp_rv20_pct")),
+    ).drop("funding_apr_oi_weighted_c", "liq_long_c", "liq_short_c", "oi_c", "chg_c", "rv_c")
+    f = f.with_columns(funding_vol_premium_perp=pl.when(pl.col("perp_rv20_pct") > 0)
+                       .then(pl.col("funding_apr") / (pl.col("perp_rv20_pct") / 100.0)))
     f = f.with_columns(open_interest_chg_pct=pl.when(is_comp).then(
         100.0 * pl.col("open_interest_chg_usd") / (pl.col("open_interest_usd") - pl.col("open_interest_chg_usd")))
         .otherwise(pl.col("open_interest_chg_pct")))

@@ -23,6 +23,7 @@ ORDER = (
     "gamma",
     "options",
     "breadth",
+    "fundamentals",
     "funding",
     "volatility",
     "events",

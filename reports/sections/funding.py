@@ -1,7 +1,7 @@
 """Funding: perpetual funding APR per venue and symbol with the composite, its z-score against the
 trailing window and the spikes, tonight's table with basis and open interest.
 
-Reads core.funding_daily only.
+Reads core.funding_daily (and core.vol_daily's SPX RSI for the funding-premium chart).
 """
 
 from __future__ import annotations
@@ -93,6 +93,24 @@ def build(ctx: Context) -> dict | None:
         trading_days(fig, comp["date"].to_list())
         positioning_chart = to_div(fig, "fig-funding-positioning")
 
+    # funding-implied vol premium of the perp against SPX RSI(14) (core.vol_daily)
+    premium_chart = None
+    if comp.height and "funding_vol_premium_perp" in comp.columns and \
+            comp["funding_vol_premium_perp"].is_not_null().any() and ctx.has("core.vol_daily"):
+        rsi = ctx.wh.sql("select date, spx_rsi14 from core.vol_daily where date <= ? order by date", [ctx.as_of])
+        fig = Figure()
+        fig.add_hrect(y0=30, y1=70, fillcolor=COLORS["band"], line_width=0, yref="y2")
+        fig.add_scatter(x=comp["date"], y=comp["funding_vol_premium_perp"], name="funding APR / perp RV20",
+                        mode="lines", line=dict(color=COLORS["net"], width=2),
+                        hovertemplate="premium %{y:.2f}<extra></extra>")
+        fig.add_scatter(x=rsi["date"], y=rsi["spx_rsi14"], name="SPX RSI(14)", mode="lines", yaxis="y2",
+                        line=dict(color=COLORS["flip"], width=1.4), hovertemplate="RSI %{y:.0f}<extra></extra>")
+        fig.update_layout(yaxis=dict(title="funding APR per unit of perp realised vol"),
+                          yaxis2=dict(title="RSI", overlaying="y", side="right", range=[0, 100], showgrid=False))
+        style(fig, title="Funding-implied vol premium (composite) against SPX RSI(14)", height=320)
+        trading_days(fig, comp["date"].to_list())
+        premium_chart = to_div(fig, "fig-funding-premium-rsi")
+
     rows = []
     for r in tonight.sort(pl.col("venue") == COMPOSITE[0], "venue", "symbol").iter_rows(named=True):
         rows.append({**r, "rk": key(venue=r["venue"], symbol=r["symbol"], date=ctx.as_of)})
@@ -108,4 +126,5 @@ def build(ctx: Context) -> dict | None:
         take = "No composite funding row tonight."
     return {"c": c, "rk": key(venue=COMPOSITE[0], symbol=COMPOSITE[1], date=ctx.as_of),
             "rows": rows, "takeaway": take,
-            "charts": {"apr": apr_chart, "z": z_chart, "positioning": positioning_chart}}
+            "charts": {"apr": apr_chart, "z": z_chart, "positioning": positioning_chart,
+                       "premium": premium_chart}}

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from sources.sample import breadth, chains, funding, macro, perp, vx
+from sources.sample import breadth, chains, fundamentals, funding, macro, perp, vx
 from sources.sample import expiries as ex
 from sources.sample.market import ORIGIN, SampleMarket
 from sources.sample.textfmt import dec, lines, scaled
@@ -165,6 +165,24 @@ def _perp_boot(m: SampleMarket, first_day: date, out: Path, years: float) -> lis
     return paths
 
 
+# -- constituent P/CF (sample/fundamentals.py) ------------------------------------------------------
+PCF_BOOT_SESSIONS = 70  # the 60-session change needs 60 earlier rows
+
+
+def _pcf_drop(m: SampleMarket, day: date, out: Path) -> list[Path]:
+    return [_write(out / f"constituents_pcf_{day.isoformat()}.csv",
+                   fundamentals.csv_text(day, fundamentals.rows(m, day)))]
+
+
+def _pcf_boot(m: SampleMarket, first_day: date, out: Path, years: float) -> list[Path]:
+    days = m.before(first_day, years)["date"].to_list()[-PCF_BOOT_SESSIONS:]
+    if not days:
+        return []
+    text = "".join(fundamentals.csv_text(d, fundamentals.rows(m, d)).split("\n", 1)[1] for d in days)
+    return [_write(out / "constituents_pcf_history.csv",
+                   "date,ticker,index_weight,price,ocf_per_share_ttm\n" + text)]
+
+
 # -- breadth ------------------------------------------------------------------------------------
 def _breadth_files(rows: pl.DataFrame, out: Path) -> list[Path]:
     return [_write(out / f"{breadth.EXCHANGE}_{fld}.csv", breadth.field_text(rows, fld))
@@ -223,6 +241,7 @@ DROP_WRITERS: dict[str, DropWriter] = {
     "binance_funding": _binance_drop,
     "hyperliquid_funding": _hyperliquid_drop,
     "perp_positioning": _perp_drop,
+    "constituents_pcf": _pcf_drop,
     "breadth": _breadth_drop,
     "macro_events": _macro_drop,
     "fred": _fred_drop,
@@ -233,6 +252,7 @@ BOOT_WRITERS: dict[str, BootWriter] = {  # no chains in the bootstrap: too big
     "binance_funding": _binance_boot,
     "hyperliquid_funding": _hyperliquid_boot,
     "perp_positioning": _perp_boot,
+    "constituents_pcf": _pcf_boot,
     "breadth": _breadth_boot,
     "macro_events": _macro_boot,
     "fred": _fred_boot,

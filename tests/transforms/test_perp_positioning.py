@@ -3,7 +3,7 @@ OI-weighted funding over the members with OI, long/short liquidations, the two f
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import polars as pl
 import pytest
@@ -117,3 +117,18 @@ def test_signal_funding_part_counts_the_flags():
     # D3: (0.5 x 1 + 0.5 x 1 + 0.25 x 0 + 0.25 x 1) / 1.5; D4: flags unknown, they drop out
     assert flagged["funding_score"].to_list() == pytest.approx([1.25 / 1.5, 1.0])
     assert flagged.columns == plain.columns
+
+
+def test_perp_realised_vol_and_funding_premium():
+    import numpy as np
+
+    days = [date(2026, 1, 1) + timedelta(days=k) for k in range(22)]
+    mark = [100.0 * (1.01 if k % 2 else 1.0) * (1 + 0.001 * k) for k in range(22)]
+    f = pl.DataFrame({"venue": "binance", "symbol": "BTC", "date": days, "n_events": 3, "funding_apr": 0.2,
+                      "funding_spike": False, "open_interest_usd": 1e9, "mark_price": mark})
+    t = add_positioning(f, positioning_daily(None, None, days), P)
+    r = np.diff(np.log(mark))
+    want = np.std(r[-20:], ddof=1) * np.sqrt(252) * 100
+    assert t["perp_rv20_pct"][-1] == pytest.approx(want)
+    assert t["perp_rv20_pct"][19] is None and t["perp_rv20_pct"][20] is not None  # 20 returns needed
+    assert t["funding_vol_premium_perp"][-1] == pytest.approx(0.2 / (want / 100))

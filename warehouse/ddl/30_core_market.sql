@@ -69,7 +69,9 @@ CREATE TABLE IF NOT EXISTS core.funding_daily (
     liquidations_short_usd DOUBLE,            -- USD notional of liquidated SHORTS
     account_long_short_ratio DOUBLE,          -- last all-accounts long/short ratio of the day (Binance metrics)
     funding_spike_rising_oi BOOLEAN,          -- funding_spike and open_interest_chg_usd > 0
-    liquidation_cascade BOOLEAN               -- long liquidations >= 3 x their prior-20-session mean and >= 0.5 % of OI
+    liquidation_cascade BOOLEAN,              -- long liquidations >= 3 x their prior-20-session mean and >= 0.5 % of OI
+    perp_rv20_pct       DOUBLE,               -- realised vol of the perp: stdev of 20 session log returns of the day-close mark x sqrt(252) x 100
+    funding_vol_premium_perp DOUBLE           -- funding_apr / (perp_rv20_pct / 100): funding carry per unit of the perp's own realised vol
 );
 
 -- grain: date (each date with an SPX or VIX close). Partition: (date).
