@@ -233,8 +233,24 @@ class FundingDaily(Core):
     open_interest_usd: pl.Float64 = pa.Field(ge=0, nullable=True)
     members: pl.Int64 = pa.Field(ge=1, nullable=True)
     weighting: str = pa.Field(isin=["oi", "equal"], nullable=True)
+    open_interest_chg_usd: pl.Float64 = pa.Field(nullable=True)
+    open_interest_chg_pct: pl.Float64 = pa.Field(ge=-100, nullable=True)
+    funding_apr_oi_weighted: pl.Float64 = pa.Field(nullable=True)
+    liquidations_long_usd: pl.Float64 = pa.Field(ge=0, nullable=True)
+    liquidations_short_usd: pl.Float64 = pa.Field(ge=0, nullable=True)
+    account_long_short_ratio: pl.Float64 = pa.Field(ge=0, nullable=True)
+    funding_spike_rising_oi: bool = pa.Field(nullable=True)
+    liquidation_cascade: bool = pa.Field(nullable=True)
+    perp_rv20_pct: pl.Float64 = pa.Field(ge=0, nullable=True)
+    funding_vol_premium_perp: pl.Float64 = pa.Field(nullable=True)
 
-    _finite = finite("funding_paid_bps", "funding_8h_bps", "funding_apr", "funding_apr_z", "basis_bps")
+    _finite = finite("funding_paid_bps", "funding_8h_bps", "funding_apr", "funding_apr_z", "basis_bps",
+                     "open_interest_chg_usd", "open_interest_chg_pct", "funding_apr_oi_weighted",
+                     "liquidations_long_usd", "liquidations_short_usd", "perp_rv20_pct",
+                     "funding_vol_premium_perp")
+    spike_with_oi_needs_spike = row_rule(
+        "spike_rising_oi_implies_spike", "funding_spike_rising_oi without funding_spike",
+        ~pl.col("funding_spike_rising_oi") | pl.col("funding_spike"), ["funding_spike_rising_oi", "funding_spike"])
     # apr = 8760 x sum(rate) / sum(h) and 8h bps = 8 x 1e4 x sum(rate) / sum(h): one is the other x 0.1095.
     apr_matches_8h = row_rule(
         "apr_matches_8h_rate", "funding_apr is not funding_8h_bps x 8760 / 8 / 1e4",
@@ -350,3 +366,93 @@ class MacroEventStudy(Core):
 
     class Config:
         unique = ["event", "event_date", "rel_day"]
+
+
+# -- options term structure (35_core_options.sql) -------------------------------------------------
+
+@contract("core.parity_daily", date_col="quote_date", session_cols=("quote_date",),
+          drift=("carry_implied",))
+class ParityDaily(Core):
+    quote_date: pl.Date
+    root: str
+    expiry: pl.Date
+    underlying: str
+    spot: pl.Float64 = pa.Field(gt=0)
+    dte_days: pl.Int64 = pa.Field(ge=0)
+    t_years: pl.Float64 = pa.Field(gt=0)
+    pairs_quoted: pl.Int64 = pa.Field(ge=0)
+    pairs_fit: pl.Int64 = pa.Field(ge=0)
+    fit_method: str = pa.Field(isin=["wls", "unit_discount"], nullable=True)
+    forward_implied: pl.Float64 = pa.Field(gt=0, nullable=True)
+    forward_basis_pts: pl.Float64 = pa.Field(nullable=True)
+    discount_factor_implied: pl.Float64 = pa.Field(gt=0, nullable=True)
+    rate_implied: pl.Float64 = pa.Field(nullable=True)
+    carry_implied: pl.Float64 = pa.Field(nullable=True)
+    dividend_yield_implied: pl.Float64 = pa.Field(nullable=True)
+    parity_fit_rmse_pts: pl.Float64 = pa.Field(ge=0, nullable=True)
+    cost_per_pair_pts: pl.Float64 = pa.Field(ge=0)
+    parity_residual_conversion_max_pts: pl.Float64 = pa.Field(nullable=True)
+    parity_residual_reversal_max_pts: pl.Float64 = pa.Field(nullable=True)
+    parity_arb_conversions: pl.Int64 = pa.Field(ge=0)
+    parity_arb_reversals: pl.Int64 = pa.Field(ge=0)
+    atm_strike: pl.Float64 = pa.Field(gt=0, nullable=True)
+    extrinsic_atm_pts: pl.Float64 = pa.Field(nullable=True)
+    extrinsic_atm_vol_pct: pl.Float64 = pa.Field(nullable=True)
+    short_put_strike: pl.Float64 = pa.Field(gt=0, nullable=True)
+    short_call_strike: pl.Float64 = pa.Field(gt=0, nullable=True)
+    extrinsic_short_put_pts: pl.Float64 = pa.Field(ge=0, nullable=True)
+    extrinsic_short_call_pts: pl.Float64 = pa.Field(ge=0, nullable=True)
+
+    _finite = finite("t_years", "forward_implied", "rate_implied", "carry_implied",
+                     "parity_residual_conversion_max_pts", "parity_residual_reversal_max_pts",
+                     "extrinsic_atm_pts", "extrinsic_atm_vol_pct")
+    parity_dte = row_rule("parity_dte_is_expiry_minus_quote_date",
+                          "dte_days is not expiry - quote_date in days",
+                          (pl.col("expiry") - pl.col("quote_date")).dt.total_days() == pl.col("dte_days"),
+                          ["expiry", "quote_date", "dte_days"])
+    fit_within_quoted = row_rule("parity_fit_pairs_within_quoted", "more pairs fitted than quoted",
+                                 (pl.col("pairs_fit") <= pl.col("pairs_quoted"))
+                                 & (pl.col("parity_arb_conversions") <= pl.col("pairs_quoted"))
+                                 & (pl.col("parity_arb_reversals") <= pl.col("pairs_quoted")),
+                                 ["pairs_fit", "pairs_quoted", "parity_arb_conversions", "parity_arb_reversals"])
+    basis_matches = row_rule("forward_basis_is_forward_minus_spot", "forward_basis_pts is not F - spot",
+                             _close(pl.col("forward_basis_pts"), pl.col("forward_implied") - pl.col("spot")),
+                             ["forward_basis_pts", "forward_implied", "spot"])
+    carry_matches = row_rule("carry_is_log_forward_over_spot", "carry_implied is not ln(F / spot) / T",
+                             _close(pl.col("carry_implied"),
+                                    (pl.col("forward_implied") / pl.col("spot")).log() / pl.col("t_years"),
+                                    rel=1e-6, abs_=1e-9),
+                             ["carry_implied", "forward_implied", "spot", "t_years"])
+    forward_near_spot = row_rule("forward_within_50pct_of_spot", "implied forward more than 50 % from spot",
+                                 (pl.col("forward_implied") / pl.col("spot") - 1).abs() <= 0.5,
+                                 ["forward_implied", "spot"])
+    shorts_straddle_spot = row_rule("short_strikes_otm", "short put not below spot or short call not above",
+                                    (pl.col("short_put_strike") < pl.col("spot"))
+                                    & (pl.col("spot") < pl.col("short_call_strike")),
+                                    ["short_put_strike", "short_call_strike", "spot"])
+
+    class Config:
+        unique = ["quote_date", "root", "expiry"]
+
+
+# -- constituent fundamentals (36_core_fundamentals.sql) ------------------------------------------
+
+@contract("core.pcf_daily", date_col="date", session_cols=("date",), drift=("pcf_index",))
+class PcfDaily(Core):
+    date: pl.Date
+    constituents: pl.Int64 = pa.Field(ge=1)
+    weight_covered_pct: pl.Float64 = pa.Field(ge=0, le=150)
+    pcf_index: pl.Float64 = pa.Field(gt=0, nullable=True)
+    pcf_median: pl.Float64 = pa.Field(gt=0, nullable=True)
+    cf_yield_pct: pl.Float64 = pa.Field(gt=0, nullable=True)
+    pcf_chg_20d_pct: pl.Float64 = pa.Field(gt=-100, nullable=True)
+    pcf_chg_60d_pct: pl.Float64 = pa.Field(gt=-100, nullable=True)
+
+    _finite = finite("weight_covered_pct", "pcf_index", "pcf_median", "cf_yield_pct",
+                     "pcf_chg_20d_pct", "pcf_chg_60d_pct")
+    yield_is_inverse = row_rule("cf_yield_is_100_over_pcf", "cf_yield_pct is not 100 / pcf_index",
+                                _close(pl.col("cf_yield_pct") * pl.col("pcf_index"), pl.lit(100.0), rel=1e-9),
+                                ["cf_yield_pct", "pcf_index"])
+
+    class Config:
+        unique = ["date"]

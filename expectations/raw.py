@@ -207,3 +207,64 @@ class MacroSeries(Lineage):
 
     class Config:
         unique = ["series_id", "date"]
+
+
+# grain: venue x symbol x ts (15_raw_perp.sql)
+@contract("raw.perp_open_interest", date_col="ts")
+class PerpOpenInterest(Lineage):
+    venue: str = pa.Field(str_matches=r"^[a-z0-9_]+$")
+    symbol: str = pa.Field(str_matches=r"^[A-Z0-9]{1,20}$")
+    ts: pl.Datetime
+    open_interest: pl.Float64 = pa.Field(ge=0, nullable=True)
+    open_interest_usd: pl.Float64 = pa.Field(ge=0, nullable=True)
+    top_trader_long_short_ratio: pl.Float64 = pa.Field(ge=0, nullable=True)
+    account_long_short_ratio: pl.Float64 = pa.Field(ge=0, nullable=True)
+    taker_long_short_vol_ratio: pl.Float64 = pa.Field(ge=0, nullable=True)
+
+    _finite = finite("open_interest", "open_interest_usd", "top_trader_long_short_ratio",
+                     "account_long_short_ratio", "taker_long_short_vol_ratio")
+    some_open_interest = row_rule(
+        "open_interest_in_base_or_usd", "neither open_interest nor open_interest_usd",
+        pl.col("open_interest").is_not_null() | pl.col("open_interest_usd").is_not_null(),
+        ["open_interest", "open_interest_usd"])
+
+    class Config:
+        unique = ["venue", "symbol", "ts"]
+
+
+# grain: venue x symbol x liq_ts x side x price (15_raw_perp.sql)
+@contract("raw.perp_liquidations", date_col="liq_ts")
+class PerpLiquidations(Lineage):
+    venue: str = pa.Field(str_matches=r"^[a-z0-9_]+$")
+    symbol: str = pa.Field(str_matches=r"^[A-Z0-9]{1,20}$")
+    liq_ts: pl.Datetime
+    side: str = pa.Field(isin=["long", "short"])
+    price: pl.Float64 = pa.Field(gt=0)
+    base_amount: pl.Float64 = pa.Field(gt=0)
+    quote_usd: pl.Float64 = pa.Field(ge=0)
+
+    _finite = finite("price", "base_amount", "quote_usd")
+    # quoteValue is the fill's notional: within 5 % of price x amount (venues round each field)
+    notional_matches = row_rule(
+        "liquidation_notional_is_price_x_amount", "quote_usd is not price x base_amount (within 5 %)",
+        (pl.col("quote_usd") - pl.col("price") * pl.col("base_amount")).abs()
+        <= 0.05 * pl.col("price") * pl.col("base_amount"),
+        ["quote_usd", "price", "base_amount"])
+
+    class Config:
+        unique = ["venue", "symbol", "liq_ts", "side", "price"]
+
+
+# grain: date x ticker (36_core_fundamentals.sql)
+@contract("raw.constituent_fundamentals", date_col="date", session_cols=("date",))
+class ConstituentFundamentals(Lineage):
+    date: pl.Date
+    ticker: str = pa.Field(str_matches=r"^[A-Z0-9.\-^/]{1,20}$")
+    index_weight: pl.Float64 = pa.Field(ge=0, le=1)
+    price: pl.Float64 = pa.Field(gt=0)
+    ocf_per_share_ttm: pl.Float64
+
+    _finite = finite("index_weight", "price", "ocf_per_share_ttm")
+
+    class Config:
+        unique = ["date", "ticker"]

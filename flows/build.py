@@ -117,6 +117,28 @@ def build_gamma(wh: Warehouse, dates: list[date], settings: Settings,
     return StepResult("gamma", counts, f"{missing} session(s) without an SPX chain" if missing else "")
 
 
+# raw.option_quotes columns core.parity_daily reads
+PARITY_QUOTE_COLUMNS = ("quote_date", "root", "expiry", "strike", "right", "underlying", "spot", "bid", "ask",
+                        "iv", "delta", "expired")
+
+
+@task(name="build-options", cache_policy=NO_CACHE)
+def build_options(wh: Warehouse, dates: list[date], settings: Settings) -> StepResult:
+    """core.parity_daily (put-call parity, implied forward/carry, extrinsic by tenor) for `dates`:
+    each session from its own chain only."""
+    from transforms.parity import parity_daily
+
+    have = set(reads.quote_dates(wh, "SPX"))
+    todo = [d for d in dates if d in have]
+    n = 0
+    for part in chunks(todo, 10):
+        frame = parity_daily(reads.option_chains(wh, "SPX", dates=part, columns=PARITY_QUOTE_COLUMNS))
+        n += write_dated(wh, "core.parity_daily", frame, part, date_col="quote_date")
+    missing = len(dates) - len(todo)
+    return StepResult("options", {"core.parity_daily": n},
+                      f"{missing} session(s) without an SPX chain" if missing else "")
+
+
 @task(name="build-market", cache_policy=NO_CACHE)
 def build_market(wh: Warehouse, dates: list[date], settings: Settings) -> StepResult:
     """Breadth, funding, volatility and macro tables over the stored history up to max(dates)."""
@@ -124,6 +146,7 @@ def build_market(wh: Warehouse, dates: list[date], settings: Settings) -> StepRe
     from transforms.breadth import breadth_daily
     from transforms.funding import funding_daily
     from transforms.macro import macro_daily, macro_event_study
+    from transforms.pcf import pcf_daily
     from transforms.vol import vol_daily
 
     end = max(dates)
@@ -137,13 +160,22 @@ def build_market(wh: Warehouse, dates: list[date], settings: Settings) -> StepRe
     events = wh.table("raw.macro_events", order_by="date, event")
     series = reads.history(wh, "raw.macro_series", end=end)
 
-    funding = funding_daily(funding_raw, past)
+    # perp open interest and liquidations beside funding (transforms/perp_positioning.py)
+    from transforms.perp_positioning import add_positioning, fill_funding_oi, positioning_daily
+    have = set(wh.tables())
+    oi_raw, liq_raw = (wh.table(t, f"{c} < ?", [end + timedelta(days=1)], order_by=f"venue, symbol, {c}")
+                       if t in have else None
+                       for t, c in (("raw.perp_open_interest", "ts"), ("raw.perp_liquidations", "liq_ts")))
+    funding = add_positioning(funding_daily(fill_funding_oi(funding_raw, oi_raw), past),
+                              positioning_daily(oi_raw, liq_raw, past))
     tables = {
         "core.breadth_daily": breadth_daily(reads.history(wh, "raw.breadth", end=end), bars),
         "core.funding_daily": funding,
         "core.vol_daily": vol_daily(bars, reads.history(wh, "raw.vx_futures", end=end,
                                                         date_col="trade_date"), funding),
         "core.macro_daily": macro_daily(events, sessions),
+        **({"core.pcf_daily": pcf_daily(reads.history(wh, "raw.constituent_fundamentals", end=end))}
+           if "raw.constituent_fundamentals" in have else {}),
         "core.macro_event_study": macro_event_study(events, series, funding, sessions=sessions),
     }
     counts = {t: write_dated(wh, t, f.filter(pl.col("date") <= end), dates) for t, f in tables.items()}
@@ -233,6 +265,7 @@ def build_recommendations(wh: Warehouse, dates: list[date], settings: Settings) 
     that the table would hold: stored rows of other sessions, or tonight's build's rows that pass
     the contract (a refused row is never a `prev`, as when the nights were written one by one)."""
     from transforms.alvh import AlvhParams, recommend
+    from transforms.parity import extrinsic_term
 
     params = AlvhParams()
     dates = sorted(set(dates))
@@ -240,6 +273,11 @@ def build_recommendations(wh: Warehouse, dates: list[date], settings: Settings) 
         return StepResult("alvh", {})
     sig = wh.table("core.signals_daily", "date in (select unnest(?::date[]))", [list(dates)])
     by_day = {r["date"]: r for r in sig.iter_rows(named=True)}
+    # the roll rule's extrinsic term ratio (docs/options.md), merged into each night's signal row
+    if "core.parity_daily" in wh.tables():
+        par = wh.table("core.parity_daily", "quote_date in (select unnest(?::date[]))", [list(dates)])
+        for (d,), night in par.partition_by("quote_date", as_dict=True).items():
+            by_day[d] = {**(by_day.get(d) or {}), **extrinsic_term(night)}
     trust = nights_trust(wh, dates)
     untrusted = [d for d in dates if not trust[d][0]]
     # the latest stored 'ok' row before each night, from sessions this build does not replace
@@ -335,7 +373,8 @@ Step = Callable[..., StepResult]
 
 def steps() -> list[tuple[str, Step]]:
     """Build steps in dependency order."""
-    return [("gamma", build_gamma), ("market", build_market), ("signals", build_signals),
+    return [("gamma", build_gamma), ("options", build_options), ("market", build_market),
+            ("signals", build_signals),
             ("alvh", build_recommendations), ("backtest", build_backtest)]
 
 

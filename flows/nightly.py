@@ -181,12 +181,15 @@ def run_night(wh: Warehouse, settings: Settings, as_of: date, *, source: str, dr
 # -- late or missing vendor files (--source drop) -------------------------------------------------
 # Report sections fed by each landing source: marked stale when the source's files never came.
 SECTIONS_BY_SOURCE = {
-    "cboe_chain": ("headline", "gamma"),
+    "cboe_chain": ("headline", "gamma", "options"),
     "cboe_index": ("volatility",),
     "cfe_vx": ("volatility",),
     "funding": ("funding",),
     "breadth": ("breadth",),
     "macro": ("events",),
+    "perp_metrics": ("funding",),
+    "perp_liquidations": ("funding",),
+    "fundamentals": ("fundamentals",),
 }
 
 

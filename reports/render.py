@@ -30,7 +30,9 @@ from warehouse.db import Warehouse
 TITLES = {
     "headline": "Tonight",
     "gamma": "Dealer gamma",
+    "options": "Options",
     "breadth": "Breadth",
+    "fundamentals": "Fundamentals",
     "funding": "Funding",
     "volatility": "Volatility",
     "events": "Events",

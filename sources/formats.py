@@ -18,8 +18,11 @@ READERS = (
     "sources.cboe_json",  # Cboe delayed-quotes JSON (the live fetch saves it as received)
     "sources.cboe_index",  # before index_ohlc/macro: same headers, told apart by US dates
     "sources.cfe_vx",
+    "sources.liquidations",  # ccxt liquidations / open-interest history (before funding_json)
+    "sources.binance_metrics",
     "sources.funding_json",  # ccxt first within: its `info` repeats the venue's own keys
     "sources.funding",
+    "sources.pcf_csv",
     "sources.breadth",
     "sources.index_ohlc",
     "sources.macro",

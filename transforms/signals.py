@@ -43,6 +43,10 @@ class SignalParams(BaseModel):
                                                          "(= core.funding_daily spike threshold)")
     funding_elevated_z: float = Field(1.0, description="funding above its history: z >= this")
     funding_normal_z: float = Field(0.5, description="funding normalised: z < this")
+    funding_spike_oi_weight: float = Field(0.25, ge=0, description="weight of 'funding spike with "
+                                           "rising OI' in the funding part (z and percentile: 0.5 each)")
+    liquidation_cascade_weight: float = Field(0.25, ge=0, description="weight of 'liquidation cascade' "
+                                              "in the funding part (stated, not fitted)")
     # -- breadth
     divergence_lookback: int = Field(10, ge=1, description="sessions (today included) in which a "
                                                            "bearish A/D divergence counts")
@@ -234,18 +238,24 @@ def _funding(funding_daily: pl.DataFrame | None, p: SignalParams) -> pl.DataFram
     if f.is_empty():
         return None
     z = pl.col("funding_apr_z")
+    # perp positioning flags (transforms/perp_positioning.py), when the table carries them
+    flags = [(c, w) for c, w in (("funding_spike_rising_oi", p.funding_spike_oi_weight),
+                                 ("liquidation_cascade", p.liquidation_cascade_weight))
+             if c in f.columns and w > 0]
     f = f.sort("date").select(
         "date", pl.col("funding_apr").cast(pl.Float64), z.cast(pl.Float64),
         pl.col("funding_apr_pctile").cast(pl.Float64), pl.col("funding_spike"),
+        *(pl.col(c).cast(pl.Boolean).alias(f"_{c}") for c, _ in flags),
     ).with_columns(
         funding_elevated=z >= p.funding_elevated_z,
         funding_normal=z < p.funding_normal_z,
         funding_score=_blend([
             (_clip01(z / p.funding_z_full), 0.5),
             (_clip01((pl.col("funding_apr_pctile") - 50.0) / 50.0), 0.5),
+            *((_part(pl.col(f"_{c}")), w) for c, w in flags),
         ]),
     )
-    return f
+    return f.drop([f"_{c}" for c, _ in flags])
 
 
 def pick_exchange(breadth_daily: pl.DataFrame, wanted: str | None) -> str | None:

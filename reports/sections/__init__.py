@@ -21,7 +21,9 @@ from warehouse.db import Warehouse
 ORDER = (
     "headline",
     "gamma",
+    "options",
     "breadth",
+    "fundamentals",
     "funding",
     "volatility",
     "events",

@@ -1,7 +1,7 @@
 """Funding: perpetual funding APR per venue and symbol with the composite, its z-score against the
 trailing window and the spikes, tonight's table with basis and open interest.
 
-Reads core.funding_daily only.
+Reads core.funding_daily (and core.vol_daily's SPX RSI for the funding-premium chart).
 """
 
 from __future__ import annotations
@@ -68,6 +68,49 @@ def build(ctx: Context) -> dict | None:
         trading_days(fig, comp["date"].to_list())
         z_chart = to_div(fig, "fig-funding-z")
 
+    # open interest and liquidations beside funding (composite 'ALL'), when the warehouse has them
+    positioning_chart = None
+    if comp.height and "liquidations_long_usd" in comp.columns and \
+            comp["open_interest_usd"].is_not_null().any():
+        fig = Figure()
+        fig.add_bar(x=comp["date"], y=-comp["liquidations_long_usd"].fill_null(0) / 1e6,
+                    name="longs liquidated", marker_color=COLORS["neg"], opacity=0.8,
+                    hovertemplate="longs %{y:,.0f} $m<extra></extra>")
+        fig.add_bar(x=comp["date"], y=comp["liquidations_short_usd"].fill_null(0) / 1e6,
+                    name="shorts liquidated", marker_color=COLORS["pos"], opacity=0.8,
+                    hovertemplate="shorts %{y:,.0f} $m<extra></extra>")
+        fig.add_scatter(x=comp["date"], y=comp["open_interest_usd"] / 1e9, name="open interest", mode="lines",
+                        yaxis="y2", line=dict(color=COLORS["net"], width=2),
+                        hovertemplate="OI %{y:.2f} $bn<extra></extra>")
+        casc = comp.filter(pl.col("liquidation_cascade").fill_null(False))
+        if casc.height:
+            fig.add_scatter(x=casc["date"], y=-casc["liquidations_long_usd"] / 1e6, name="cascade",
+                            mode="markers", marker=dict(color=COLORS["neg"], size=9, symbol="x"),
+                            hovertemplate="cascade<extra></extra>")
+        fig.update_layout(barmode="relative", yaxis=dict(title="liquidations, $m (longs below 0)"),
+                          yaxis2=dict(title="open interest, $bn", overlaying="y", side="right", showgrid=False))
+        style(fig, title="Open interest and liquidations (composite): longs below the line, cascades marked", height=320)
+        trading_days(fig, comp["date"].to_list())
+        positioning_chart = to_div(fig, "fig-funding-positioning")
+
+    # funding-implied vol premium of the perp against SPX RSI(14) (core.vol_daily)
+    premium_chart = None
+    if comp.height and "funding_vol_premium_perp" in comp.columns and \
+            comp["funding_vol_premium_perp"].is_not_null().any() and ctx.has("core.vol_daily"):
+        rsi = ctx.wh.sql("select date, spx_rsi14 from core.vol_daily where date <= ? order by date", [ctx.as_of])
+        fig = Figure()
+        fig.add_hrect(y0=30, y1=70, fillcolor=COLORS["band"], line_width=0, yref="y2")
+        fig.add_scatter(x=comp["date"], y=comp["funding_vol_premium_perp"], name="funding APR / perp RV20",
+                        mode="lines", line=dict(color=COLORS["net"], width=2),
+                        hovertemplate="premium %{y:.2f}<extra></extra>")
+        fig.add_scatter(x=rsi["date"], y=rsi["spx_rsi14"], name="SPX RSI(14)", mode="lines", yaxis="y2",
+                        line=dict(color=COLORS["flip"], width=1.4), hovertemplate="RSI %{y:.0f}<extra></extra>")
+        fig.update_layout(yaxis=dict(title="funding APR per unit of perp realised vol"),
+                          yaxis2=dict(title="RSI", overlaying="y", side="right", range=[0, 100], showgrid=False))
+        style(fig, title="Funding-implied vol premium (composite) against SPX RSI(14)", height=320)
+        trading_days(fig, comp["date"].to_list())
+        premium_chart = to_div(fig, "fig-funding-premium-rsi")
+
     rows = []
     for r in tonight.sort(pl.col("venue") == COMPOSITE[0], "venue", "symbol").iter_rows(named=True):
         rows.append({**r, "rk": key(venue=r["venue"], symbol=r["symbol"], date=ctx.as_of)})
@@ -83,4 +126,5 @@ def build(ctx: Context) -> dict | None:
         take = "No composite funding row tonight."
     return {"c": c, "rk": key(venue=COMPOSITE[0], symbol=COMPOSITE[1], date=ctx.as_of),
             "rows": rows, "takeaway": take,
-            "charts": {"apr": apr_chart, "z": z_chart}}
+            "charts": {"apr": apr_chart, "z": z_chart, "positioning": positioning_chart,
+                       "premium": premium_chart}}

@@ -153,8 +153,12 @@ def spx_chain(m: SampleMarket, day: date) -> Chain:
     fwd = spot * np.exp((px.R - px.Q) * T)
     k = np.log(K / fwd)
     iv = px.spx_iv(k, T, atm, skew_mult)
-    iv_c = iv * np.exp(0.004 * rng.standard_normal(nrow))
-    iv_p = iv * np.exp(0.004 * rng.standard_normal(nrow))
+    # A call and a put of one strike share most of their IV noise: market makers quote them off one
+    # forward, so put-call parity holds inside the spreads (independent noise would let ~100 pairs
+    # a night cross it: core.parity_daily, docs/options.md).
+    z_c, z_p = rng.standard_normal(nrow), rng.standard_normal(nrow)
+    iv_c = iv * np.exp(0.004 * z_c)
+    iv_p = iv * np.exp(0.004 * (0.95 * z_c + 0.31 * z_p))
     call, _, dc, _, gc = px.bs(spot, K, T, iv_c)
     _, put, _, dp, gp = px.bs(spot, K, T, iv_p)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from sources.sample import breadth, chains, funding, macro, vx
+from sources.sample import breadth, chains, fundamentals, funding, macro, perp, vx
 from sources.sample import expiries as ex
 from sources.sample.market import ORIGIN, SampleMarket
 from sources.sample.textfmt import dec, lines, scaled
@@ -142,6 +142,47 @@ def _hyperliquid_boot(m: SampleMarket, first_day: date, out: Path, years: float)
     return paths
 
 
+# -- perp open interest and liquidations (sample/perp.py) ------------------------------------------
+PERP_BOOT_SESSIONS = 30  # enough for the OI change and the 20-session liquidation-cascade window
+
+
+def _perp_drop(m: SampleMarket, day: date, out: Path) -> list[Path]:
+    if m.index_of(day) == 0:
+        return []
+    paths = []
+    for sym, coin in perp.SYMBOLS.items():
+        paths.append(_write(out / f"{sym}-metrics-{day.isoformat()}.csv",
+                            perp.metrics_csv(sym, perp.metrics_rows(m, day, coin))))
+        paths.append(_write(out / f"binance_{coin}_liquidations_{day.isoformat()}.json",
+                            perp.liquidations_json(perp.liquidations(m, day, coin))))
+    return paths
+
+
+def _perp_boot(m: SampleMarket, first_day: date, out: Path, years: float) -> list[Path]:
+    paths = []
+    for d in _boot_days(m, first_day, years)[-PERP_BOOT_SESSIONS:]:
+        paths.extend(_perp_drop(m, d, out))
+    return paths
+
+
+# -- constituent P/CF (sample/fundamentals.py) ------------------------------------------------------
+PCF_BOOT_SESSIONS = 70  # the 60-session change needs 60 earlier rows
+
+
+def _pcf_drop(m: SampleMarket, day: date, out: Path) -> list[Path]:
+    return [_write(out / f"constituents_pcf_{day.isoformat()}.csv",
+                   fundamentals.csv_text(day, fundamentals.rows(m, day)))]
+
+
+def _pcf_boot(m: SampleMarket, first_day: date, out: Path, years: float) -> list[Path]:
+    days = m.before(first_day, years)["date"].to_list()[-PCF_BOOT_SESSIONS:]
+    if not days:
+        return []
+    text = "".join(fundamentals.csv_text(d, fundamentals.rows(m, d)).split("\n", 1)[1] for d in days)
+    return [_write(out / "constituents_pcf_history.csv",
+                   "date,ticker,index_weight,price,ocf_per_share_ttm\n" + text)]
+
+
 # -- breadth ------------------------------------------------------------------------------------
 def _breadth_files(rows: pl.DataFrame, out: Path) -> list[Path]:
     return [_write(out / f"{breadth.EXCHANGE}_{fld}.csv", breadth.field_text(rows, fld))
@@ -199,6 +240,8 @@ DROP_WRITERS: dict[str, DropWriter] = {
     "cfe_vx": _vx_drop,
     "binance_funding": _binance_drop,
     "hyperliquid_funding": _hyperliquid_drop,
+    "perp_positioning": _perp_drop,
+    "constituents_pcf": _pcf_drop,
     "breadth": _breadth_drop,
     "macro_events": _macro_drop,
     "fred": _fred_drop,
@@ -208,6 +251,8 @@ BOOT_WRITERS: dict[str, BootWriter] = {  # no chains in the bootstrap: too big
     "cfe_vx": _vx_boot,
     "binance_funding": _binance_boot,
     "hyperliquid_funding": _hyperliquid_boot,
+    "perp_positioning": _perp_boot,
+    "constituents_pcf": _pcf_boot,
     "breadth": _breadth_boot,
     "macro_events": _macro_boot,
     "fred": _fred_boot,

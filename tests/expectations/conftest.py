@@ -28,6 +28,14 @@ VALID: dict[str, dict] = {
                         unchanged=90, up_volume=2.1e9, down_volume=1.3e9, new_highs=80, new_lows=20, line=2),
     "raw.macro_events": dict(date=date(2026, 3, 11), event="CPI", time_et="08:30", line=2),
     "raw.macro_series": dict(series_id="DTWEXBGS", date=date(2026, 3, 2), value=121.3, line=2),
+    "raw.perp_open_interest": dict(venue="binance", symbol="BTC", ts=datetime(2026, 3, 2, 0, 5),
+                                   open_interest=81000.0, open_interest_usd=5.4e9,
+                                   top_trader_long_short_ratio=1.1, account_long_short_ratio=1.9,
+                                   taker_long_short_vol_ratio=1.0, line=2),
+    "raw.perp_liquidations": dict(venue="binance", symbol="BTC", liq_ts=datetime(2026, 3, 2, 1), side="long",
+                                  price=60000.0, base_amount=0.5, quote_usd=30000.0, line=1),
+    "raw.constituent_fundamentals": dict(date=date(2026, 3, 2), ticker="AAPL", index_weight=0.07, price=227.5,
+                                         ocf_per_share_ttm=7.6, line=2),
 }
 
 

@@ -27,6 +27,7 @@ FAMILIES = {
     "breadth": ["unicorn_breadth", "breadth_csv", "constituents_closes"],
     "index_ohlc": ["yahoo_csv", "yfinance_csv", "yahoo_fin_csv", "stooq_csv"],
     "macro": ["macro_events_csv", "fred_csv"],
+    "perp": ["binance_metrics", "ccxt_liquidations", "ccxt_open_interest_history"],
 }
 # Byte runs that break parsers: separators, quotes, line ends, encodings, JSON structure, numbers.
 TOKENS = [b",", b"\n", b"\r\n", b"\r", b'"', b"\x00", b"\xff\xfe", b"\xef\xbb\xbf", b"-", b".",

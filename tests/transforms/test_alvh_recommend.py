@@ -241,3 +241,16 @@ def test_every_leg_is_a_row_of_the_nights_data_on_the_sample_market():
         vx_rows.filter(pl.col("trade_date") == day).select("expiry", "settle"), on="expiry", how="left")
     assert fut["settle"].null_count() == 0 and (fut["settle"] == fut["price"]).all()
     assert rec.row["expiry"] in set(spx_q["expiry"])
+
+
+def test_roll_waits_while_the_front_extrinsic_is_rich():
+    """The extrinsic-by-tenor rule (docs/options.md): funding normal and score < 40, but the front
+    ATM extrinsic (as vol) 1.25 x the next month's: the widened strikes are held; at 1.05 they roll."""
+    widened, _, _ = night(score=100.0)
+    rich, _, _ = night(score=30.0, z=0.2, prev=widened, extrinsic_term_ratio=1.25, extrinsic_roll_ok=False)
+    assert rich["roll"] is False and rich["widened_expiry"] == E14
+    held = [r for r in json.loads(rich["rationale"]) if r["choice"] == "hold widened strikes"]
+    assert held and held[0]["value"] == 1.25
+    flat, legs, _ = night(score=30.0, z=0.2, prev=rich, extrinsic_term_ratio=1.05, extrinsic_roll_ok=True)
+    assert flat["roll"] is True and (flat["roll_from_short_put"], flat["roll_to_short_put"]) == (4800.0, 4850.0)
+    assert any("1.05 <= 1.10" in r["rule"] for r in json.loads(flat["rationale"]) if r["choice"] == "roll back in")

@@ -16,6 +16,7 @@ from sources.calendar import sessions_between
 from transforms.breadth import breadth_daily
 from transforms.funding import funding_daily
 from transforms.macro import EventStudyParams, macro_daily, macro_event_study
+from transforms.perp_positioning import add_positioning, positioning_daily
 from transforms.vol import vol_daily
 
 CAL = sessions_between(date(2023, 5, 1), date(2024, 6, 28))   # the XNYS calendar, known ahead
@@ -113,7 +114,9 @@ def _through(m: dict[str, pl.DataFrame], last: date) -> dict[str, pl.DataFrame]:
 
 
 def _build(x: dict) -> dict[str, pl.DataFrame]:
-    fund = funding_daily(x["funding"], x["sessions"])
+    # as flows/build.py: the positioning columns (no OI / liquidation feed in this market: empty)
+    fund = add_positioning(funding_daily(x["funding"], x["sessions"]),
+                           positioning_daily(None, None, x["sessions"]))
     ahead = CAL   # macro counts need the calendar ahead of the dates (XNYS publishes it)
     return {
         "core.breadth_daily": breadth_daily(x["breadth"], x["bars"]),

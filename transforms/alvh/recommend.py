@@ -210,7 +210,14 @@ def _carry_and_roll(as_of: date, chain: pl.DataFrame, spot: float, m: dict, n: i
     normal = (fz < p.funding_normal_z) if fz is not None else None
     row["roll"] = False
     calm_enough = score_used < p.roll_below_score
-    if carried is not None and calm_enough and normal:
+    # the extrinsic-by-tenor rule (docs/options.md): the flow passes transforms.parity.extrinsic_term
+    term_ratio, term_ok = _num(sig.get("extrinsic_term_ratio")), sig.get("extrinsic_roll_ok")
+    term_max = _num(sig.get("extrinsic_roll_max")) or 1.10
+    if carried is not None and calm_enough and normal and term_ok is False:
+        why.add("hold widened strikes", "core.parity_daily.extrinsic_atm_vol_pct", term_ratio,
+                f"funding normalised but the front ATM extrinsic (as vol) is {term_ratio:.2f} x the "
+                f"next month's (> {term_max:.2f}): the front end still prices stress, the roll waits")
+    elif carried is not None and calm_enough and normal:
         roll_legs, to = _roll_legs(chain, spot, carried, p)
         if roll_legs:
             units = int(carried.get("widened_contracts") or 1)
@@ -223,7 +230,8 @@ def _carry_and_roll(as_of: date, chain: pl.DataFrame, spot: float, m: dict, n: i
             why.add("roll back in", "core.signals_daily.funding_apr_z", fz,
                     f"funding normalised (z < {p.funding_normal_z:g}) and score < {p.roll_below_score:g}: roll "
                     f"the {carried['widened_expiry']} widened shorts to the {p.short_delta:g}-delta strikes "
-                    + ", ".join(f"{k} -> {v:g}" for k, v in to.items()))
+                    + ", ".join(f"{k} -> {v:g}" for k, v in to.items())
+                    + (f"; front/back ATM extrinsic {term_ratio:.2f} <= {term_max:.2f}" if term_ratio is not None else ""))
         carried = None  # rolled (or nothing left to roll): the widened position is closed out
     elif carried is not None and normal is None and calm_enough:
         why.add("no roll guidance", "core.signals_daily.funding_apr_z", None,

@@ -59,7 +59,19 @@ CREATE TABLE IF NOT EXISTS core.funding_daily (
     index_price         DOUBLE,               -- last index price in the day (USD)
     open_interest_usd   DOUBLE,               -- last OI in the day (composite: sum when all members have it)
     members             BIGINT,               -- composite rows: venue x symbol series averaged
-    weighting           VARCHAR               -- composite rows: oi | equal
+    weighting           VARCHAR,              -- composite rows: oi | equal
+    -- perp positioning (transforms/perp_positioning.py): open interest is the day's last
+    -- raw.perp_open_interest observation when there is one; composites sum their members
+    open_interest_chg_usd DOUBLE,             -- open_interest_usd - the previous session's, USD
+    open_interest_chg_pct DOUBLE,             -- that change / the previous session's OI x 100, %
+    funding_apr_oi_weighted DOUBLE,           -- composite: sum(apr x OI) / sum(OI) over members with OI; venue: funding_apr
+    liquidations_long_usd DOUBLE,             -- USD notional of liquidated LONGS in the funding day (0 when the feed had none)
+    liquidations_short_usd DOUBLE,            -- USD notional of liquidated SHORTS
+    account_long_short_ratio DOUBLE,          -- last all-accounts long/short ratio of the day (Binance metrics)
+    funding_spike_rising_oi BOOLEAN,          -- funding_spike and open_interest_chg_usd > 0
+    liquidation_cascade BOOLEAN,              -- long liquidations >= 3 x their prior-20-session mean and >= 0.5 % of OI
+    perp_rv20_pct       DOUBLE,               -- realised vol of the perp: stdev of 20 session log returns of the day-close mark x sqrt(252) x 100
+    funding_vol_premium_perp DOUBLE           -- funding_apr / (perp_rv20_pct / 100): funding carry per unit of the perp's own realised vol
 );
 
 -- grain: date (each date with an SPX or VIX close). Partition: (date).
