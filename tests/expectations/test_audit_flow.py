@@ -5,7 +5,6 @@ lands in audit.validations, Data Docs are written, a broken night fails critical
 from __future__ import annotations
 
 import re
-import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -32,14 +31,8 @@ def pristine(tmp_path_factory, home_builder) -> Path:
     return home
 
 
-def copy_home(src: Path, dest: Path) -> Path:
-    shutil.copytree(src, dest)
-    (dest / "warehouse.duckdb.lock").unlink(missing_ok=True)
-    return dest
-
-
 @pytest.fixture(scope="module")
-def audited(prefect_harness, pristine, tmp_path_factory):
+def audited(prefect_harness, pristine, copy_home, tmp_path_factory):
     home = copy_home(pristine, tmp_path_factory.mktemp("good") / "home")
     return home, audit(as_of=NIGHT, home=home)
 
@@ -81,7 +74,8 @@ def test_drift_and_volume_checks_ran_on_the_chain(audited):
     assert got.get("volume") == 2 and got.get("drift") == 4 and got.get("jump") == 1
 
 
-def test_a_broken_night_is_not_trusted_and_the_cli_exits_1(prefect_harness, pristine, tmp_path):
+def test_a_broken_night_is_not_trusted_and_the_cli_exits_1(prefect_harness, pristine, copy_home,
+                                                            tmp_path):
     """Tonight's SPX chain never came and the VIX close is 10x: two critical failures."""
     from typer.testing import CliRunner
 
@@ -126,7 +120,7 @@ def test_the_report_quality_section_matches_audit_validations(audited, tmp_path)
         assert (reports / link).resolve().exists(), link
 
 
-def test_an_unaudited_night_gets_the_preflight(pristine, tmp_path):
+def test_an_unaudited_night_gets_the_preflight(pristine, copy_home, tmp_path):
     home = copy_home(pristine, tmp_path / "home")
     with Warehouse.open(home / "warehouse.duckdb") as wh:
         assert night_is_trusted(wh, DAYS[-2]) == (True, [])

@@ -2,75 +2,32 @@
 
 Every home here is a copy of one base home (the sample history plus the night of 2026-03-05) and
 the reference is `nightly` run for each session in turn on another copy; both are built once per
-test session (shared with test_reliability.py), so each test pays only for what it adds.
+test session (fixtures in tests/conftest.py, shared with test_reliability.py), so each test pays
+only for what it adds.
 The Dask process runner is exercised in tests/soak and bench/ (worker start-up is slow).
 """
 
 from __future__ import annotations
 
-import json
 import pickle
-import shutil
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pytest
-from filelock import FileLock
 
 from flows.backfill import (
     fetch_day,
     make_task_runner,
     prepare_day,
     run_backfill,
-    table_checksums,
 )
-from flows.nightly import nightly
 from warehouse.db import Warehouse
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_heartbeat_wait")]
 
-BASE_NIGHT = date(2026, 3, 5)  # a Thursday
 START, END = date(2026, 3, 6), date(2026, 3, 9)  # Friday, (weekend), Monday
 DAYS = [date(2026, 3, 6), date(2026, 3, 9)]
-
-
-# -- shared homes (the same helpers are in test_reliability.py) ---------------------------------
-def _once(root: Path, build) -> Path:
-    with FileLock(str(root) + ".lock"):
-        if not (root / "READY").exists():
-            shutil.rmtree(root, ignore_errors=True)
-            build(root)
-            (root / "READY").touch()
-    return root
-
-
-def copy_home(src: Path, dest: Path) -> Path:
-    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("READY", "*.lock"))
-    return dest
-
-
-def base_home(tmp_path_factory) -> Path:
-    """The sample history + the night of BASE_NIGHT."""
-    return _once(tmp_path_factory.getbasetemp() / f"alvh-base-{BASE_NIGHT}",
-                 lambda h: nightly(as_of=BASE_NIGHT, home=h))
-
-
-def reference_home(tmp_path_factory) -> Path:
-    """`nightly` for each of DAYS in turn, on a copy of the base home (checksums after the first
-    night kept in first-night.json)."""
-    def build(h: Path) -> None:
-        copy_home(base_home(tmp_path_factory), h)
-        for i, d in enumerate(DAYS):
-            assert nightly(as_of=d, home=h).status in ("ok", "warning")
-            if i == 0:
-                (h / "first-night.json").write_text(json.dumps(checksums(h)))
-    return _once(tmp_path_factory.getbasetemp() / f"alvh-nightly-{START}-{END}", build)
-
-
-def checksums(home: Path) -> dict:
-    with Warehouse.open(home / "warehouse.duckdb", read_only=True) as wh:
-        return table_checksums(wh)
 
 
 def audit_rows(home: Path) -> pl.DataFrame:
@@ -89,7 +46,7 @@ def audit_rows(home: Path) -> pl.DataFrame:
         for c in counts).sort(df.columns, nulls_last=True)
 
 
-def assert_same_warehouse(home: Path, ref: Path) -> None:
+def assert_same_warehouse(home: Path, ref: Path, checksums) -> None:
     want, got = checksums(ref), checksums(home)
     assert want.keys() == got.keys()
     assert [t for t in want if t != "audit.validations" and want[t] != got[t]] == []
@@ -97,17 +54,9 @@ def assert_same_warehouse(home: Path, ref: Path) -> None:
 
 
 # -- tests -----------------------------------------------------------------------------------------
-@pytest.fixture(autouse=True, scope="module")
-def _no_heartbeat_wait():
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        yield
-
-
 @pytest.fixture(scope="module")
-def threaded(prefect_harness, tmp_path_factory):
-    home = copy_home(base_home(tmp_path_factory), tmp_path_factory.mktemp("bf") / "home")
+def threaded(prefect_harness, base_home, copy_home, tmp_path_factory):
+    home = copy_home(base_home, tmp_path_factory.mktemp("bf") / "home")
     return home, run_backfill(START, END, runner="threads", workers=2, home=home, pages=1)
 
 
@@ -122,11 +71,12 @@ def test_backfill_builds_every_session_and_skips_the_weekend(threaded):
         assert wh.scalar("select status from audit.runs where flow = 'backfill'") == "ok"
 
 
-def test_backfill_tables_are_identical_to_nightly_runs_one_by_one(threaded, tmp_path_factory):
+def test_backfill_tables_are_identical_to_nightly_runs_one_by_one(threaded, reference_home,
+                                                                  checksums):
     home, _ = threaded
-    ref = reference_home(tmp_path_factory)
+    ref = reference_home(DAYS)
     assert checksums(home)["raw.option_quotes"][0] > 0
-    assert_same_warehouse(home, ref)
+    assert_same_warehouse(home, ref, checksums)
     with Warehouse.open(home / "warehouse.duckdb", read_only=True) as a, \
             Warehouse.open(ref / "warehouse.duckdb", read_only=True) as b:
         # the one column left out of the checksums: where each file was picked up, per home
@@ -134,7 +84,7 @@ def test_backfill_tables_are_identical_to_nightly_runs_one_by_one(threaded, tmp_
         assert a.sql(where, [str(home)]).rows() == b.sql(where, [str(ref)]).rows()
 
 
-def test_rerun_skips_every_built_day_and_changes_nothing(threaded):
+def test_rerun_skips_every_built_day_and_changes_nothing(threaded, checksums):
     """Resuming: days already built from the same files are not parsed or written again (the
     SIGKILL soak in tests/soak covers runs interrupted at any point)."""
     home, _ = threaded

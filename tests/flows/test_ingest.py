@@ -12,21 +12,10 @@ from flows.ingest import _policy
 from sources.base import Parsed, rejects_frame
 from warehouse.db import Warehouse
 
-HEAD = (
-    "\nS&P 500 INDEX,Last: 4500.25,Change:  -1.5\n"
-    '"Date: February 7, 2022 at 3:45 PM EST",Bid: 1,Ask: 2,Size: 1*1,Volume: 0\n'
-    "Expiration Date,Calls,Last Sale,Net,Bid,Ask,Volume,IV,Delta,Gamma,Open Interest,Strike,"
-    "Puts,Last Sale,Net,Bid,Ask,Volume,IV,Delta,Gamma,Open Interest\n"
-)
-
-
-def row(strike: int) -> str:
-    return (f"Mon Feb 07 2022,SPXW220207C0{strike}000,1,0,1,2,3,0.2,0.5,0.001,100,{strike}.00,"
-            f"SPXW220207P0{strike}000,1,0,1,2,3,0.2,-0.5,0.001,100\n")
-
 
 @pytest.fixture
-def drop(tmp_path) -> Path:
+def drop(tmp_path, quotedata) -> Path:
+    HEAD, row = quotedata.head, quotedata.row
     d = tmp_path / "drop"
     d.mkdir()
     (d / "good.csv").write_text(HEAD + "".join(row(k) for k in range(4400, 4600, 5)))

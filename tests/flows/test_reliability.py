@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -14,56 +13,16 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from filelock import FileLock
 
-from flows.backfill import backfill, table_checksums
+from flows.backfill import backfill
 from flows.nightly import nightly
 from warehouse.db import Warehouse
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_heartbeat_wait")]
 
 REPO = Path(__file__).resolve().parents[2]
-BASE_NIGHT = date(2026, 3, 5)  # a Thursday
-START, END = date(2026, 3, 6), date(2026, 3, 9)  # Friday, (weekend), Monday
-DAYS = [date(2026, 3, 6), date(2026, 3, 9)]
-
-
-# -- shared homes (the same helpers are in test_backfill.py) ------------------------------------
-def _once(root: Path, build) -> Path:
-    with FileLock(str(root) + ".lock"):
-        if not (root / "READY").exists():
-            shutil.rmtree(root, ignore_errors=True)
-            build(root)
-            (root / "READY").touch()
-    return root
-
-
-def copy_home(src: Path, dest: Path) -> Path:
-    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("READY", "*.lock"))
-    return dest
-
-
-def base_home(tmp_path_factory) -> Path:
-    """The sample history + the night of BASE_NIGHT."""
-    return _once(tmp_path_factory.getbasetemp() / f"alvh-base-{BASE_NIGHT}",
-                 lambda h: nightly(as_of=BASE_NIGHT, home=h))
-
-
-def reference_home(tmp_path_factory) -> Path:
-    """`nightly` for each of DAYS in turn, on a copy of the base home (checksums after the first
-    night kept in first-night.json)."""
-    def build(h: Path) -> None:
-        copy_home(base_home(tmp_path_factory), h)
-        for i, d in enumerate(DAYS):
-            assert nightly(as_of=d, home=h).status in ("ok", "warning")
-            if i == 0:
-                (h / "first-night.json").write_text(json.dumps(checksums(h)))
-    return _once(tmp_path_factory.getbasetemp() / f"alvh-nightly-{START}-{END}", build)
-
-
-def checksums(home: Path) -> dict:
-    with Warehouse.open(home / "warehouse.duckdb", read_only=True) as wh:
-        return table_checksums(wh)
+# the homes (base_home, reference_home) are fixtures of tests/conftest.py
+DAYS = [date(2026, 3, 6), date(2026, 3, 9)]  # Friday, (weekend), Monday
 
 
 def without(sums: dict, *tables: str) -> dict:
@@ -71,12 +30,12 @@ def without(sums: dict, *tables: str) -> dict:
 
 
 # -- helpers for real processes ---------------------------------------------------------------------
-def alvh(*args: str, home: Path, lock_timeout_s: float, api_url: str) -> subprocess.Popen:
-    """`alvh ...` in its own process, reporting to the test session's Prefect API."""
+def alvh(cmd: list[str], *args: str, home: Path, lock_timeout_s: float,
+         api_url: str) -> subprocess.Popen:
+    """`alvh ...` (`cmd`: the alvh_cmd fixture) in its own process, reporting to the test
+    session's Prefect API."""
     env = {**os.environ, "PREFECT_API_URL": api_url, "ALVH_LOCK_TIMEOUT_S": str(lock_timeout_s)}
     env.pop("ALVH_HOME", None)
-    exe = Path(sys.executable).with_name("alvh")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "flows.cli"]
     return subprocess.Popen([*cmd, *args, "--home", str(home)], env=env, cwd=REPO, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -92,26 +51,12 @@ wh.close()
 """
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _no_heartbeat_wait():
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        yield
-
-
-@pytest.fixture(scope="module")
-def api_url(prefect_harness) -> str:
-    from prefect.settings import PREFECT_API_URL
-
-    return str(PREFECT_API_URL.value())
-
-
 # -- tests -----------------------------------------------------------------------------------------
-def test_the_same_night_three_times_gives_identical_tables(prefect_harness, tmp_path_factory):
-    ref = reference_home(tmp_path_factory)  # run 1: the reference home's first night
+def test_the_same_night_three_times_gives_identical_tables(
+        prefect_harness, base_home, reference_home, copy_home, checksums, tmp_path_factory):
+    ref = reference_home(DAYS)  # run 1: the reference home's first night
     first = {t: tuple(v) for t, v in json.loads((ref / "first-night.json").read_text()).items()}
-    home = copy_home(base_home(tmp_path_factory), tmp_path_factory.mktemp("night") / "home")
+    home = copy_home(base_home, tmp_path_factory.mktemp("night") / "home")
     assert nightly(as_of=DAYS[0], home=home).status in ("ok", "warning")  # run 2: another home
     assert checksums(home) == first
     again = nightly(as_of=DAYS[0], home=home)  # run 3: the same night again on that home
@@ -126,7 +71,7 @@ def _truncate(path: Path, share: float = 0.6) -> None:
 
 
 def test_a_corrupt_file_or_a_missing_drop_fails_its_day_and_the_others_complete(
-        prefect_harness, tmp_path):
+        prefect_harness, checksums, tmp_path):
     from sources.sample import SampleMarket, write_drop
 
     fri, mon, tue = date(2026, 3, 6), date(2026, 3, 9), date(2026, 3, 10)
@@ -173,8 +118,9 @@ def test_a_corrupt_file_or_a_missing_drop_fails_its_day_and_the_others_complete(
     assert after["audit.files"][0] == before["audit.files"][0] + 1  # just the corrected chain
 
 
-def test_a_second_run_gives_up_after_the_lock_timeout_with_exit_code_2(api_url, tmp_path_factory):
-    home = copy_home(base_home(tmp_path_factory), tmp_path_factory.mktemp("busy") / "home")
+def test_a_second_run_gives_up_after_the_lock_timeout_with_exit_code_2(
+        api_url, alvh_cmd, base_home, copy_home, checksums, tmp_path_factory):
+    home = copy_home(base_home, tmp_path_factory.mktemp("busy") / "home")
     before = checksums(home)
     ready = home / "holder-ready"
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(home / "warehouse.duckdb"),
@@ -184,7 +130,7 @@ def test_a_second_run_gives_up_after_the_lock_timeout_with_exit_code_2(api_url, 
         while not ready.exists():
             assert holder.poll() is None and time.monotonic() < deadline, "lock holder did not start"
             time.sleep(0.1)
-        p = alvh("nightly", "--as-of", DAYS[0].isoformat(), home=home, lock_timeout_s=1,
+        p = alvh(alvh_cmd, "nightly", "--as-of", DAYS[0].isoformat(), home=home, lock_timeout_s=1,
                  api_url=api_url)
         out, err = p.communicate(timeout=300)
         assert p.returncode == 2, (out, err)

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
-import sys
-import threading
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -82,51 +79,21 @@ def test_serve_refuses_without_a_prefect_server(monkeypatch):
         require_server()  # nothing listens on port 9
 
 
-def test_alvh_serve_without_a_server_is_one_line_and_exit_1(tmp_path):
+def test_alvh_serve_without_a_server_is_one_line_and_exit_1(alvh_cmd, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    exe = Path(sys.executable).with_name("alvh")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "flows.cli"]
-    p = subprocess.run([*cmd, "serve", "--home", str(tmp_path / "home")], env=env, cwd=REPO,
+    p = subprocess.run([*alvh_cmd, "serve", "--home", str(tmp_path / "home")], env=env, cwd=REPO,
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 1
     assert p.stderr.startswith("error: no Prefect server to schedule on") and p.stderr.count("\n") == 1
 
 
-def _late_drop(tmp_path: Path, day: date) -> tuple[Path, list[Path], list[Path], int]:
-    """Tonight's sample drop with the breadth files held back and the macro file never sent."""
-    from sources.formats import detect
-    from sources.sample import SampleMarket, write_drop
-
-    full, drop = tmp_path / "full", tmp_path / "drop"
-    write_drop(SampleMarket(seed=7), day, full)
-    drop.mkdir()
-    source = {f: detect(f.read_bytes(), f.name).source for f in full.iterdir()}
-    late = [f for f, src in source.items() if src == "breadth"]
-    never = [f for f, src in source.items() if src == "macro"]
-    assert late and never
-    for f in full.iterdir():
-        if f not in late and f not in never:
-            shutil.copy(f, drop / f.name)
-    return drop, late, never, len(source)
-
-
-def _deliver(files: list[Path], drop: Path, after_s: float) -> threading.Thread:
-    def courier() -> None:
-        time.sleep(after_s)
-        for f in files:  # as a vendor would: a temporary name, then a rename
-            shutil.copy(f, drop / (f.name + ".part"))
-            (drop / (f.name + ".part")).rename(drop / f.name)
-    t = threading.Thread(target=courier)
-    t.start()
-    return t
-
-
-def test_a_late_file_is_waited_for_and_a_missing_one_marks_its_sections_stale(tmp_path):
+def test_a_late_file_is_waited_for_and_a_missing_one_marks_its_sections_stale(
+        late_drop, deliver, tmp_path):
     from flows.nightly import NightSummary, _mark_stale, expected_sources, wait_for_drop
 
     day = date(2026, 3, 6)
-    drop, late, _, _ = _late_drop(tmp_path, day)
-    courier = _deliver(late, drop, 0.5)
+    drop, late, _, _ = late_drop(day)
+    courier = deliver(late, drop, 0.5)
     try:
         t0 = time.monotonic()
         missing = wait_for_drop.fn(drop, expected_sources(load_settings(home=tmp_path)), 3, 0.1)

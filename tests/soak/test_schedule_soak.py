@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import sys
-import threading
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -30,9 +27,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _alvh(*args: str, env: dict, log: Path) -> subprocess.Popen:
-    exe = Path(sys.executable).with_name("alvh")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "flows.cli"]
+def _alvh(cmd: list[str], *args: str, env: dict, log: Path) -> subprocess.Popen:
     return subprocess.Popen([*cmd, *args], env=env, cwd=REPO, stdout=log.open("w"),
                             stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -56,14 +51,14 @@ async def _runs(api_url: str):
     return deployments, runs
 
 
-def test_serve_schedules_and_runs_the_nightly_against_a_real_server(tmp_path):
+def test_serve_schedules_and_runs_the_nightly_against_a_real_server(alvh_cmd, tmp_path):
     from flows.deploy import check_api
     from flows.nightly import scheduled_night
 
     home, port = tmp_path / "home", _free_port()
     url = f"http://127.0.0.1:{port}/api"
     env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_HOME")}
-    server = _alvh("server", "--port", str(port), "--home", str(home), env=env,
+    server = _alvh(alvh_cmd, "server", "--port", str(port), "--home", str(home), env=env,
                    log=tmp_path / "server.log")
     serve = None
     try:
@@ -73,7 +68,7 @@ def test_serve_schedules_and_runs_the_nightly_against_a_real_server(tmp_path):
             assert time.monotonic() < deadline, "the Prefect server did not come up"
             time.sleep(1)
         assert (home / "prefect" / "prefect.db").exists()  # its state lives in the home
-        serve = _alvh("serve", "--cron", "* * * * *", "--home", str(home),
+        serve = _alvh(alvh_cmd, "serve", "--cron", "* * * * *", "--home", str(home),
                       env={**env, "PREFECT_API_URL": url}, log=tmp_path / "serve.log")
         night, is_night = scheduled_night(datetime.now(UTC))  # skipped on a weekend or holiday
         deadline = time.monotonic() + 420
@@ -97,47 +92,17 @@ def test_serve_schedules_and_runs_the_nightly_against_a_real_server(tmp_path):
         _stop(server)
 
 
-# (the same two helpers as tests/flows/test_schedule.py)
-def _late_drop(tmp_path: Path, day: date) -> tuple[Path, list[Path], list[Path], int]:
-    """Tonight's sample drop with the breadth files held back and the macro file never sent."""
-    from sources.formats import detect
-    from sources.sample import SampleMarket, write_drop
-
-    full, drop = tmp_path / "full", tmp_path / "drop"
-    write_drop(SampleMarket(seed=7), day, full)
-    drop.mkdir()
-    source = {f: detect(f.read_bytes(), f.name).source for f in full.iterdir()}
-    late = [f for f, src in source.items() if src == "breadth"]
-    never = [f for f, src in source.items() if src == "macro"]
-    assert late and never
-    for f in full.iterdir():
-        if f not in late and f not in never:
-            shutil.copy(f, drop / f.name)
-    return drop, late, never, len(source)
-
-
-def _deliver(files: list[Path], drop: Path, after_s: float) -> threading.Thread:
-    def courier() -> None:
-        time.sleep(after_s)
-        for f in files:  # as a vendor would: a temporary name, then a rename
-            shutil.copy(f, drop / (f.name + ".part"))
-            (drop / (f.name + ".part")).rename(drop / f.name)
-    t = threading.Thread(target=courier)
-    t.start()
-    return t
-
-
 def test_a_late_drop_is_waited_for_and_what_never_came_is_marked_stale(
-        prefect_harness, tmp_path, monkeypatch):
+        prefect_harness, late_drop, deliver, tmp_path, monkeypatch):
     """The whole night with a late drop: it waits, runs with what it has, warns, and the report
     opens with the Stale banner."""
     from flows.nightly import nightly
 
     day = date(2026, 3, 6)
-    drop, late, never, n_files = _late_drop(tmp_path, day)
+    drop, late, never, n_files = late_drop(day)
     monkeypatch.setenv("ALVH_DROP_WAIT_S", "6")
     monkeypatch.setenv("ALVH_DROP_POLL_S", "0.2")
-    courier = _deliver(late, drop, 1.0)
+    courier = deliver(late, drop, 1.0)
     try:
         s = nightly(as_of=day, source="drop", drop=drop, home=tmp_path / "home")
     finally:

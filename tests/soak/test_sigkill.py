@@ -1,9 +1,9 @@
 """SIGKILL soak (`make soak`): kill `alvh backfill` at random moments, rerun it, and demand a
 warehouse identical to an uninterrupted run - every table's checksum.
 
-Each trial copies one base home (sample history + one night), starts a real `alvh backfill`
-process (threads or Dask worker processes, its own process group), sends SIGKILL to the whole
-group after a random delay drawn over the length of an uninterrupted run, checks the killed home
+Each trial copies one base home (sample history + one night: the base_home fixture), starts a
+real `alvh backfill` process (threads or Dask worker processes, its own process group), sends
+SIGKILL to the whole group after a random delay drawn over the length of an uninterrupted run, checks the killed home
 (DuckDB replays its WAL; every registered file has its rows; no temporary landing file is
 visible to a reader), reruns the backfill and compares. Trials, seed and range are printed so a
 failure can be replayed: ALVH_SOAK_TRIALS (default 12), ALVH_SOAK_SEED (default 20260306).
@@ -14,10 +14,8 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -26,44 +24,38 @@ import polars as pl
 import pytest
 
 from flows.backfill import table_checksums
-from flows.nightly import nightly
 from warehouse.db import Warehouse
 
 pytestmark = pytest.mark.soak
 
 REPO = Path(__file__).resolve().parents[2]
-BASE_NIGHT = date(2026, 3, 5)
 START, END = date(2026, 3, 6), date(2026, 3, 13)  # 6 sessions: Fri, Mon .. Fri
 TRIALS = int(os.environ.get("ALVH_SOAK_TRIALS", "12"))
 SEED = int(os.environ.get("ALVH_SOAK_SEED", "20260306"))
 
 
-def alvh_cmd() -> list[str]:
-    exe = Path(sys.executable).with_name("alvh")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "flows.cli"]
-
-
-def start_backfill(home: Path, api_url: str, runner: str) -> subprocess.Popen:
+def start_backfill(cmd: list[str], home: Path, api_url: str, runner: str) -> subprocess.Popen:
+    """`alvh backfill` (`cmd`: the alvh_cmd fixture) over START..END on `home`."""
     env = {**os.environ, "PREFECT_API_URL": api_url, "ALVH_LOCK_TIMEOUT_S": "120"}
     env.pop("ALVH_HOME", None)
     args = ["backfill", "--start", START.isoformat(), "--end", END.isoformat(), "--pages", "0",
             "--runner", runner, "--workers", "2", "--home", str(home)]
-    return subprocess.Popen([*alvh_cmd(), *args], env=env, cwd=REPO, text=True,
+    return subprocess.Popen([*cmd, *args], env=env, cwd=REPO, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)  # its own group: SIGKILL reaches Dask workers
 
 
-def run_to_end(home: Path, api_url: str, runner: str) -> str:
-    p = start_backfill(home, api_url, runner)
+def run_to_end(cmd: list[str], home: Path, api_url: str, runner: str) -> str:
+    p = start_backfill(cmd, home, api_url, runner)
     out, _ = p.communicate(timeout=1800)
     assert p.returncode == 0, out[-3000:]
     return out
 
 
-def run_timed(home: Path, api_url: str, runner: str) -> dict[str, float]:
+def run_timed(cmd: list[str], home: Path, api_url: str, runner: str) -> dict[str, float]:
     """Run to the end, noting when the flow starts its days and when the writer is done."""
     t0 = time.monotonic()
-    p = start_backfill(home, api_url, runner)
+    p = start_backfill(cmd, home, api_url, runner)
     marks: dict[str, float] = {}
     assert p.stdout is not None
     for line in p.stdout:
@@ -116,30 +108,16 @@ def check_killed_home(home: Path, want_batches: dict[str, int]) -> dict:
 
 
 @pytest.fixture(scope="module")
-def api_url(prefect_harness) -> str:
-    from prefect.settings import PREFECT_API_URL
-
-    return str(PREFECT_API_URL.value())
-
-
-@pytest.fixture(scope="module")
-def base(prefect_harness, tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("soak-base") / "home"
-    nightly(as_of=BASE_NIGHT, home=home)
-    return home
-
-
-@pytest.fixture(scope="module")
-def reference(api_url, base, tmp_path_factory):
-    home = shutil.copytree(base, tmp_path_factory.mktemp("soak-ref") / "home")
-    marks = run_timed(home, api_url, "threads")
+def reference(api_url, alvh_cmd, base_home, copy_home, tmp_path_factory):
+    home = copy_home(base_home, tmp_path_factory.mktemp("soak-ref") / "home")
+    marks = run_timed(alvh_cmd, home, api_url, "threads")
     with Warehouse.open(home / "warehouse.duckdb", read_only=True) as wh:
         batches = batch_files(wh)
     return snapshot(home), batches, marks
 
 
 def test_sigkill_at_random_points_then_rerun_gives_the_uninterrupted_warehouse(
-        api_url, base, reference, tmp_path_factory):
+        api_url, alvh_cmd, base_home, copy_home, reference, tmp_path_factory):
     (want_sums, want_audit), want_batches, marks = reference
     rng = random.Random(SEED)
     print(f"\nsoak: {TRIALS} trials, seed {SEED}, {START}..{END}, uninterrupted run: days from "
@@ -147,17 +125,17 @@ def test_sigkill_at_random_points_then_rerun_gives_the_uninterrupted_warehouse(
     outcomes = []
     for i in range(TRIALS):
         runner = "dask" if i % 4 == 3 else "threads"
-        home = shutil.copytree(base, tmp_path_factory.mktemp(f"soak-{i}") / "home")
+        home = copy_home(base_home, tmp_path_factory.mktemp(f"soak-{i}") / "home")
         # half the kills while the writer applies days, half anywhere after the flow started
         lo = marks["days"] * 0.9
         hi = marks.get("written", marks["end"]) if i % 2 == 0 else marks["end"] * 0.95
         delay = rng.uniform(lo, hi) + (5.0 if runner == "dask" else 0.0)  # workers start slower
-        p = start_backfill(home, api_url, runner)
+        p = start_backfill(alvh_cmd, home, api_url, runner)
         time.sleep(delay)
         finished = p.poll() is not None
         kill_group(p)
         state = check_killed_home(home, want_batches)
-        out = run_to_end(home, api_url, runner)
+        out = run_to_end(alvh_cmd, home, api_url, runner)
         got_sums, got_audit = snapshot(home)
         diff = [t for t in want_sums if want_sums[t] != got_sums.get(t)]
         line = (f"trial {i:2d} {runner:7s} kill at {delay:5.1f} s "
@@ -174,11 +152,11 @@ def test_sigkill_at_random_points_then_rerun_gives_the_uninterrupted_warehouse(
 
 
 def test_two_backfills_on_one_home_take_turns_and_build_it_once(
-        api_url, base, reference, tmp_path_factory):
+        api_url, alvh_cmd, base_home, copy_home, reference, tmp_path_factory):
     """Two real writers at once: the second waits on the writer lock, then finds every day built."""
     (want_sums, want_audit), _, _ = reference
-    home = shutil.copytree(base, tmp_path_factory.mktemp("soak-turns") / "home")
-    procs = [start_backfill(home, api_url, "threads") for _ in range(2)]
+    home = copy_home(base_home, tmp_path_factory.mktemp("soak-turns") / "home")
+    procs = [start_backfill(alvh_cmd, home, api_url, "threads") for _ in range(2)]
     outs = [p.communicate(timeout=1800)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [o[-2000:] for o in outs]
     lines = [next(ln for ln in o.splitlines() if ln.startswith("backfill ")) for o in outs]

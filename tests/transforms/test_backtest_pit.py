@@ -136,7 +136,7 @@ def test_rows_up_to_d_do_not_change_when_later_sessions_arrive(market, full, cut
 
 
 def test_statistics_match_quantstats():
-    qs = pytest.importorskip("quantstats")
+    import quantstats as qs
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     import pandas as pd
 

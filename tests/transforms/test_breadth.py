@@ -213,20 +213,14 @@ def test_mcclellan_on_unicorn_nyse_2014(realdata):
 @pytest.mark.realdata
 def test_unicorn_through_the_reader_gives_the_same_mcclellan(realdata):
     """The pipeline path: sources.formats reader (one column per file, merged on exchange x date)
-    -> breadth_daily gives the numbers of the direct read above. Skips while no reader claims
-    the Unicorn files."""
-    formats = pytest.importorskip("sources.formats")
-    from sources.base import SourceError
+    -> breadth_daily gives the numbers of the direct read above (a reader that no longer claims
+    the Unicorn files fails here)."""
+    from sources import formats
 
     folder = realdata / "breadth"
     merged = None
     for field in ("advn", "decln", "unchn"):
-        try:
-            parsed = formats.parse_file(folder / f"NYSE_{field}_2014.csv")
-        except SourceError as e:
-            if "unrecognised format" in e.reason:
-                pytest.skip(f"no reader registered for Unicorn breadth yet: {e}")
-            raise
+        parsed = formats.parse_file(folder / f"NYSE_{field}_2014.csv")
         cols = [c for c in parsed.rows.columns if c not in ("line",) and parsed.rows[c].null_count()
                 < parsed.rows.height]
         rows = parsed.rows.select(cols)

@@ -294,19 +294,13 @@ def test_binance_vision_and_hyperliquid_rates_annualise_from_interval(realdata):
 
 @pytest.mark.realdata
 def test_binance_rest_through_the_reader_matches_the_direct_read(realdata):
-    """The pipeline path: sources.formats reader -> funding_daily gives the direct read's rows.
-    Skips while no reader claims the file."""
-    formats = pytest.importorskip("sources.formats")
-    from sources.base import SourceError
+    """The pipeline path: sources.formats reader -> funding_daily gives the direct read's rows
+    (a reader that no longer claims the file fails here)."""
+    from sources import formats
     from sources.calendar import sessions_between
 
     path = realdata / "funding" / "binance_rest_BTCUSDT_fundingTime_excerpt.csv"
-    try:
-        parsed = formats.parse_file(path)
-    except SourceError as e:
-        if "unrecognised format" in e.reason:
-            pytest.skip(f"no reader registered for Binance funding CSVs yet: {e}")
-        raise
+    parsed = formats.parse_file(path)
     raw = pl.read_csv(path)
     direct = raw.select(
         venue=pl.lit("binance"), symbol=pl.lit("BTC"),

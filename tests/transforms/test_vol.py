@@ -178,16 +178,10 @@ def test_vix_term_structure_inverted_in_march_2020(realdata):
 def test_real_vx_history_front_month_through_the_reader(realdata):
     """CFE VX history (Jan 2024 contract) through the sources.formats reader: it is the front
     month up to the day before its expiry and gone on the expiry day, where Settle (the final
-    settlement) differs from Close. Skips while no reader claims CFE files."""
-    formats = pytest.importorskip("sources.formats")
-    from sources.base import SourceError
+    settlement) differs from Close (a reader that no longer claims CFE files fails here)."""
+    from sources import formats
 
-    try:
-        parsed = formats.parse_file(realdata / "cfe_vx" / "VX_2024-01-17_EXCERPT_head_tail.csv")
-    except SourceError as e:
-        if "unrecognised format" in e.reason:
-            pytest.skip(f"no reader registered for CFE VX history yet: {e}")
-        raise
+    parsed = formats.parse_file(realdata / "cfe_vx" / "VX_2024-01-17_EXCERPT_head_tail.csv")
     vx = parsed.rows
     days = vx["trade_date"].to_list()
     # VIX closes are not in this file: a flat stand-in keeps every trade date on the spine

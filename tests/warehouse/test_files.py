@@ -10,18 +10,6 @@ from sources.cboe_chain import parse
 from warehouse.db import Warehouse
 from warehouse.files import batch_id_for, known_file, land, load_file
 
-CHAIN = (
-    "\nS&P 500 INDEX,Last: 4500.25,Change:  -1.5\n"
-    '"Date: February 7, 2022 at 3:45 PM EST",Bid: 1,Ask: 2,Size: 1*1,Volume: 0\n'
-    "Expiration Date,Calls,Last Sale,Net,Bid,Ask,Volume,IV,Delta,Gamma,Open Interest,Strike,"
-    "Puts,Last Sale,Net,Bid,Ask,Volume,IV,Delta,Gamma,Open Interest\n"
-)
-
-
-def row(strike: int, oi: int = 100) -> str:
-    return (f"Mon Feb 07 2022,SPXW220207C0{strike}000,1,0,1,2,3,0.2,0.5,0.001,{oi},{strike}.00,"
-            f"SPXW220207P0{strike}000,1,0,1,2,3,0.2,-0.5,0.001,{oi}\n")
-
 
 def load(wh: Warehouse, home: Path, name: str, text: str):
     data = text.encode()
@@ -33,7 +21,8 @@ def load(wh: Warehouse, home: Path, name: str, text: str):
                      rows=p.rows, rejects=p.rejects, partition_by=p.partition_by)
 
 
-def test_same_bytes_twice_is_a_no_op_and_landing_is_kept(tmp_path):
+def test_same_bytes_twice_is_a_no_op_and_landing_is_kept(quotedata, tmp_path):
+    CHAIN, row = quotedata.head, quotedata.row
     with Warehouse.open(tmp_path / "w.duckdb") as wh:
         first = load(wh, tmp_path, "q.csv", CHAIN + row(4500) + row(4510))
         assert first.status == "loaded" and first.rows_written == 4
@@ -43,7 +32,8 @@ def test_same_bytes_twice_is_a_no_op_and_landing_is_kept(tmp_path):
         assert (tmp_path / "landing" / "cboe_chain" / f"{first.file_id[:12]}-q.csv").exists()
 
 
-def test_corrected_file_replaces_the_partition_and_supersedes_the_old_file(tmp_path):
+def test_corrected_file_replaces_the_partition_and_supersedes_the_old_file(quotedata, tmp_path):
+    CHAIN, row = quotedata.head, quotedata.row
     with Warehouse.open(tmp_path / "w.duckdb") as wh:
         old = load(wh, tmp_path, "q.csv", CHAIN + row(4500) + row(4510))
         new = load(wh, tmp_path, "q_fixed.csv", CHAIN + row(4500, oi=250))
@@ -53,7 +43,8 @@ def test_corrected_file_replaces_the_partition_and_supersedes_the_old_file(tmp_p
         assert status == {old.file_id: "superseded", new.file_id: "loaded"}
 
 
-def test_rejected_rows_are_quarantined_with_file_line_and_raw_text(tmp_path):
+def test_rejected_rows_are_quarantined_with_file_line_and_raw_text(quotedata, tmp_path):
+    CHAIN, row = quotedata.head, quotedata.row
     bad = row(4520).replace(",1,2,3,", ",1,x,3,", 1)
     with Warehouse.open(tmp_path / "w.duckdb") as wh:
         res = load(wh, tmp_path, "q.csv", CHAIN + row(4500) + bad)
@@ -63,7 +54,8 @@ def test_rejected_rows_are_quarantined_with_file_line_and_raw_text(tmp_path):
                              bad.rstrip("\n"), "Ask (calls): x is not a number", "parse")]
 
 
-def test_a_refused_file_writes_no_rows_but_keeps_its_quarantine(tmp_path):
+def test_a_refused_file_writes_no_rows_but_keeps_its_quarantine(quotedata, tmp_path):
+    CHAIN, row = quotedata.head, quotedata.row
     data = (CHAIN + row(4500) + row(4520).replace(",1,2,3,", ",1,x,3,", 1)).encode()
     with Warehouse.open(tmp_path / "w.duckdb") as wh:
         landed = land(tmp_path, Path("q.csv"), data, "cboe_chain")
@@ -81,7 +73,8 @@ def test_batch_id_depends_only_on_the_files():
     assert batch_id_for(["a"]) != batch_id_for(["b"])
 
 
-def test_lineage_columns_are_on_every_row(tmp_path):
+def test_lineage_columns_are_on_every_row(quotedata, tmp_path):
+    CHAIN, row = quotedata.head, quotedata.row
     with Warehouse.open(tmp_path / "w.duckdb") as wh:
         res = load(wh, tmp_path, "q.csv", CHAIN + row(4500))
         lin = wh.sql("select distinct file_id, batch_id, line from raw.option_quotes")
