@@ -28,6 +28,7 @@ VALID: dict[str, dict] = {
                         unchanged=90, up_volume=2.1e9, down_volume=1.3e9, new_highs=80, new_lows=20, line=2),
     "raw.macro_events": dict(date=date(2026, 3, 11), event="CPI", time_et="08:30", line=2),
     "raw.macro_series": dict(series_id="DTWEXBGS", date=date(2026, 3, 2), value=121.3, line=2),
+    "raw.dix_gex": dict(date=date(2026, 3, 2), price=6010.5, dix=0.45, gex_usd=3.1e9, line=2),
 }
 
 

@@ -17,7 +17,7 @@ from sources.formats import detect, parse_file
 
 
 def test_datashop_fixture_bom_crlf_leading_space_column_and_osi_root(fixtures):
-    f = fixtures / "datashop_chain" / "SPX_2018_eod.csv"
+    f = fixtures / "datashop_eod_chain" / "SPX_2018_eod.csv"
     p = parse_file(f)
     assert p.format == "datashop_eod_chain" and p.table == "raw.option_quotes" and p.fatal is None
     assert p.partition_by == ("quote_date", "root")
