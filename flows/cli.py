@@ -398,6 +398,27 @@ def research(
     raise typer.Exit(_guard(body))
 
 
+@app.command("research-surface")
+def research_surface(
+    history_dir: Annotated[Path, typer.Option("--history-dir", help="Folder with VIX-family and SKEW histories")],
+    fit_chains: Annotated[list[Path], typer.Option("--fit", help="Chain files/folders to fit on")],
+    check_chains: Annotated[list[Path] | None, typer.Option("--check", help="Chain files/folders to "
+                                                            "report out of sample")] = None,
+    fit_until: Annotated[str | None, typer.Option("--fit-until", help="Only --fit chains quoted up to "
+                                                  "this date are fitted; later ones are out of sample")] = None,
+) -> None:
+    """Fit the VIX/SKEW surface's 3 parameters on real SPX chains; print IV and CNDR-leg errors."""
+    until = _date(fit_until, "--fit-until")
+
+    def body() -> int:
+        from flows.research import print_calibration, surface_calibration
+
+        print_calibration(surface_calibration(fit_chains, check_chains or [], history_dir, until))
+        return 0
+
+    raise typer.Exit(_guard(body))
+
+
 def main() -> None:  # pragma: no cover - console script entry
     app()
 

@@ -140,3 +140,107 @@ def research(history_dir: Path, start: date, end: date, home: Path | None = None
         res = run_research(wh, settings, history_dir, start, end, strategies=strategies)
     print_result(res)
     return res
+
+
+# -- the surface's calibration on real chains (docs/research.md) ----------------------------------
+
+def _history_closes(history_dir: Path) -> pl.DataFrame:
+    """Wide frame date, vix9d, vix, vix3m, vix6m, skew from the Cboe files under `history_dir`
+    (read with the readers, no warehouse). A symbol found in several files keeps the newest file's
+    rows per date (the later download: Cboe revises)."""
+    from sources.base import SourceError
+    from sources.formats import parse_file
+    from transforms.research.market import SURFACE_SYMBOLS
+
+    parts = []
+    for p in sorted(Path(history_dir).rglob("*_History.csv")):
+        try:
+            parsed = parse_file(p)
+        except SourceError:
+            continue
+        sym = parsed.meta.get("symbol")
+        if sym in SURFACE_SYMBOLS and parsed.fatal is None:
+            parts.append(parsed.rows.select("date", "close").with_columns(
+                col=pl.lit(SURFACE_SYMBOLS[sym]), last=pl.lit(parsed.rows["date"].max())))
+    if not parts:
+        raise ValueError(f"{history_dir}: no VIX-family or SKEW *_History.csv file")
+    long = pl.concat(parts).sort("last").unique(["col", "date"], keep="last")
+    return long.pivot(on="col", index="date", values="close").sort("date")
+
+
+def surface_calibration(fit_chains: list[Path], check_chains: list[Path], history_dir: Path,
+                        fit_until: date | None = None) -> dict:
+    """Fit the surface's three parameters on the SPX chains of `fit_chains` quoted up to
+    `fit_until`; report IV and CNDR-leg errors in and out of sample (every other chain)."""
+    import numpy as np
+
+    from flows.ingest import expand_paths
+    from sources.formats import parse_file
+    from transforms import surface as sf
+
+    closes = _history_closes(history_dir)
+    obs, split = [], {}
+    for group, paths in (("fit", fit_chains), ("check", check_chains)):
+        for p in expand_paths(paths):
+            if p.suffix.lower() != ".csv":
+                continue
+            parsed = parse_file(p)
+            if parsed.table != "raw.option_quotes" or "SPX" not in parsed.meta.get("underlyings", ["SPX"]):
+                continue
+            d = parsed.meta.get("quote_date") or parsed.rows["quote_date"][0]
+            o = sf.chain_observations(parsed.rows)
+            row = sf.vix_row(closes, d)
+            o = o.with_columns(**{k: pl.lit(v, pl.Float64) for k, v in row.items()}, file=pl.lit(p.name))
+            split[p.name] = "in" if group == "fit" and (fit_until is None or d <= fit_until) else "out"
+            obs.append(o)
+    allobs = pl.concat(obs).with_columns(sample=pl.col("file").replace_strict(split))
+    usable = allobs.filter(pl.col("delta").abs() >= 0.02)  # the fit skips the far wings' noise
+    params = sf.fit_params(usable.filter(pl.col("sample") == "in"), sf.SurfaceParams(1 / 6, 0.02, 1.0))
+    per_chain = []
+    legs = []
+    for f, s in split.items():
+        o = usable.filter(pl.col("file") == f)
+        if o.is_empty():
+            per_chain.append({"file": f, "sample": s, "quote_date": None, "n": 0, "bias_pts": None,
+                              "rmse_pts": None})
+            continue
+        e = sf.iv_errors(o, params).row(0, named=True)
+        per_chain.append({"file": f, "sample": s, **e})
+        row = o.row(0, named=True)
+        le = sf.leg_errors(allobs.filter(pl.col("file") == f), {k: row[k] for k in sf.VIX_TENORS},
+                           row["skew"], params)
+        if le.height:
+            legs.append(le.with_columns(sample=pl.lit(s), file=pl.lit(f)))
+    chains = pl.DataFrame(per_chain)
+    leg = pl.concat(legs) if legs else pl.DataFrame()
+    out = {"params": params, "chains": chains, "legs": leg}
+    if leg.height:
+        leg = leg.with_columns(err=pl.col("model_premium") - pl.col("market_mid"),
+                               iv_err=(pl.col("model_iv") - pl.col("market_iv")) * 100)
+        out["leg_summary"] = leg.group_by("sample", "leg").agg(
+            n=pl.len(), premium_mae_pts=pl.col("err").abs().mean(),
+            premium_mape_pct=(pl.col("err").abs() / pl.col("market_mid")).mean() * 100,
+            iv_mae_pts=pl.col("iv_err").abs().mean()).sort("sample", "leg")
+        sign = pl.when(pl.col("leg").str.starts_with("short")).then(1.0).otherwise(-1.0)
+        cr = leg.group_by("sample", "file").agg(n=pl.len(), market=(sign * pl.col("market_mid")).sum(),
+                                                model=(sign * pl.col("model_premium")).sum())
+        out["credit"] = cr.filter(pl.col("n") == 4).with_columns(
+            err_pct=(pl.col("model") / pl.col("market") - 1) * 100).sort("sample", "file")
+    for s in ("in", "out"):
+        o = usable.filter(pl.col("sample") == s)
+        if o.height:
+            err = (sf.model_iv(o, params) - o["iv"].to_numpy()) * 100
+            out[f"iv_rmse_{s}"] = float(np.sqrt(np.mean(err ** 2)))
+    return out
+
+
+def print_calibration(res: dict) -> None:
+    p = res["params"]
+    console.info(f"surface fit: a={p.a} b={p.b} d={p.d}; IV RMSE in-sample "
+                 f"{res.get('iv_rmse_in', float('nan')):.2f} vol pts, out-of-sample "
+                 f"{res.get('iv_rmse_out', float('nan')):.2f} vol pts")
+    with pl.Config(tbl_rows=50, tbl_cols=12, tbl_width_chars=160, float_precision=2):
+        console.info(str(res["chains"]))
+        if "leg_summary" in res:
+            console.info(str(res["leg_summary"]))
+            console.info(str(res["credit"]))
