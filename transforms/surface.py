@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-
 from scipy.special import ndtr as norm_cdf  # vectorised C; greeks.norm_cdf loops in Python
 
 # Days to expiry of each VIX-family index (Cboe's definitions).
