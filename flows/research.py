@@ -37,7 +37,8 @@ def land_history(wh: Warehouse, settings: Settings, history_dir: Path, show: boo
     from flows.ingest import expand_paths, land_files, load_files
     from warehouse.files import batch_id_for
 
-    files = expand_paths([history_dir])
+    # Notes beside the data (README.md, SHA256SUMS.txt) are not vendor files: left out, not failed.
+    files = [f for f in expand_paths([history_dir]) if f.suffix.lower() not in (".md", ".txt")]
     landed = land_files.fn(files, settings.root)
     batch = batch_id_for([x.landed.file_id for x in landed], "research")
     summary = load_files.fn(wh, landed, settings.root, batch, force=False,
