@@ -268,3 +268,17 @@ class ConstituentFundamentals(Lineage):
 
     class Config:
         unique = ["date", "ticker"]
+
+
+# grain: date (SqueezeMetrics DIX.csv; warehouse/ddl/15_raw_history.sql)
+@contract("raw.dix_gex", date_col="date", cadence="static", session_cols=("date",))
+class DixGex(Lineage):
+    date: pl.Date
+    price: pl.Float64 = pa.Field(gt=0)
+    dix: pl.Float64 = pa.Field(in_range={"min_value": 0, "max_value": 1}, nullable=True)
+    gex_usd: pl.Float64 = pa.Field(nullable=True)
+
+    _finite = finite("price", "dix", "gex_usd")
+
+    class Config:
+        unique = ["date"]

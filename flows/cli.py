@@ -373,6 +373,52 @@ def gex(
     raise typer.Exit(_guard(body))
 
 
+@app.command()
+def research(
+    history_dir: Annotated[Path, typer.Option("--history-dir", help="Folder of real index history "
+                                              "files (Cboe *_History.csv, SPX daily, VIX family, SKEW, CNDR)")],
+    start: Annotated[str, typer.Option("--start", help="First date YYYY-MM-DD")] = "1990-01-01",
+    end: Annotated[str, typer.Option("--end", help="Last date YYYY-MM-DD")] = "2015-12-31",
+    strategies: Annotated[str, typer.Option(help="Comma-separated: cndr_replica,plain_ic,spx")] =
+    "cndr_replica,plain_ic,spx",
+    home: HomeOpt = None,
+) -> None:
+    """Real-history evidence (docs/research.md): land the folder through the readers, run the CNDR
+    replica, the plain condor and SPX on the VIX/SKEW surface, print CNDR tracking."""
+    settings = _settings(home)
+    d0, d1 = _date(start, "--start"), _date(end, "--end")
+
+    def body() -> int:
+        from flows.research import research as research_flow
+
+        research_flow(history_dir, d0, d1, home=settings.root,
+                      strategies=tuple(s.strip() for s in strategies.split(",") if s.strip()))
+        return 0
+
+    raise typer.Exit(_guard(body))
+
+
+@app.command("research-surface")
+def research_surface(
+    history_dir: Annotated[Path, typer.Option("--history-dir", help="Folder with VIX-family and SKEW histories")],
+    fit_chains: Annotated[list[Path], typer.Option("--fit", help="Chain files/folders to fit on")],
+    check_chains: Annotated[list[Path] | None, typer.Option("--check", help="Chain files/folders to "
+                                                            "report out of sample")] = None,
+    fit_until: Annotated[str | None, typer.Option("--fit-until", help="Only --fit chains quoted up to "
+                                                  "this date are fitted; later ones are out of sample")] = None,
+) -> None:
+    """Fit the VIX/SKEW surface's 3 parameters on real SPX chains; print IV and CNDR-leg errors."""
+    until = _date(fit_until, "--fit-until")
+
+    def body() -> int:
+        from flows.research import print_calibration, surface_calibration
+
+        print_calibration(surface_calibration(fit_chains, check_chains or [], history_dir, until))
+        return 0
+
+    raise typer.Exit(_guard(body))
+
+
 def main() -> None:  # pragma: no cover - console script entry
     app()
 

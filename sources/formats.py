@@ -17,6 +17,8 @@ READERS = (
     "sources.cboe_chain",
     "sources.cboe_json",  # Cboe delayed-quotes JSON (the live fetch saves it as received)
     "sources.cboe_index",  # before index_ohlc/macro: same headers, told apart by US dates
+    "sources.datashop_chain",  # DataShop EOD chains (underlying,underlying_last, exchange,...)
+    "sources.dix",  # SqueezeMetrics DIX.csv (date,price,dix,gex)
     "sources.cfe_vx",
     "sources.liquidations",  # ccxt liquidations / open-interest history (before funding_json)
     "sources.binance_metrics",

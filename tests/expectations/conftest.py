@@ -36,6 +36,7 @@ VALID: dict[str, dict] = {
                                   price=60000.0, base_amount=0.5, quote_usd=30000.0, line=1),
     "raw.constituent_fundamentals": dict(date=date(2026, 3, 2), ticker="AAPL", index_weight=0.07, price=227.5,
                                          ocf_per_share_ttm=7.6, line=2),
+    "raw.dix_gex": dict(date=date(2026, 3, 2), price=6010.5, dix=0.45, gex_usd=3.1e9, line=2),
 }
 
 

@@ -13,7 +13,7 @@ from sources.formats import formats, parse_file
 from warehouse.db import Warehouse
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-MINE = {f.name for f in formats()} - {"cboe_quotedata", "cboe_delayed_json"}  # chains: a partition is a whole chain
+MINE = {f.name for f in formats()} - {"cboe_quotedata", "cboe_delayed_json", "datashop_eod_chain"}  # chains: a partition is a whole chain
 CASES = sorted(p for d in FIXTURES.iterdir() if d.name in MINE for p in d.iterdir())
 
 

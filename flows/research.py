@@ -1,0 +1,247 @@
+"""The `research` flow: real index history -> raw tables (readers, lineage) -> CNDR replica, plain
+condor and SPX books on the VIX/SKEW surface -> research.* tables, and CNDR tracking printed.
+
+Wiring only: readers in sources/, pricing and books in transforms/, storage through warehouse/.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from flows import console
+from flows.settings import Settings, load_settings
+from warehouse.db import Warehouse
+
+STRATEGIES = ("cndr_replica", "plain_ic", "spx")
+
+
+@dataclass(frozen=True)
+class ResearchResult:
+    run_id: str
+    rate_source: str
+    sessions: int
+    metrics: pl.DataFrame
+    tracking: dict
+    per_year: pl.DataFrame
+    files_failed: tuple[str, ...] = ()
+
+
+def land_history(wh: Warehouse, settings: Settings, history_dir: Path, show: bool = True) -> tuple[str, ...]:
+    """Every file under `history_dir` through the readers into the raw tables (as `alvh ingest`
+    does: landing copy, audit.files lineage, quarantine). Returns the one-line failures."""
+    from flows.ingest import expand_paths, land_files, load_files
+    from warehouse.files import batch_id_for
+
+    # Notes beside the data (README.md, SHA256SUMS.txt) are not vendor files: left out, not failed.
+    files = [f for f in expand_paths([history_dir]) if f.suffix.lower() not in (".md", ".txt")]
+    landed = land_files.fn(files, settings.root)
+    batch = batch_id_for([x.landed.file_id for x in landed], "research")
+    summary = load_files.fn(wh, landed, settings.root, batch, force=False,
+                            max_reject_ratio=settings.max_reject_ratio, show=show)
+    return tuple(f.error or f.path for f in summary.failed)
+
+
+def run_research(wh: Warehouse, settings: Settings, history_dir: Path, start: date, end: date, *,
+                 strategies: tuple[str, ...] = STRATEGIES, show: bool = True) -> ResearchResult:
+    from transforms import account
+    from transforms.research import condor
+    from transforms.research.market import market_frame, pick_tbill, tracking
+
+    failed = land_history(wh, settings, history_dir, show=show)
+    bars = wh.sql("select symbol, date, close from raw.index_bars where date <= ? order by symbol, date", [end])
+    macro = wh.sql("select series_id, date, value from raw.macro_series order by series_id, date")
+    market, rate_source = market_frame(bars, start, end, pick_tbill(macro))
+    if market.height == 0:
+        raise ValueError(f"{history_dir}: no SPX session with a VIX close between {start} and {end} "
+                         "(need SPX and VIX histories: e.g. stooq spx_d.csv and VIX_History.csv)")
+    run_id = hashlib.sha256(f"{history_dir}|{start}|{end}|{','.join(strategies)}".encode()).hexdigest()[:16]
+
+    curves: dict[str, pl.DataFrame] = {}
+    capital: dict[str, float] = {}
+    first_roll = None
+    if "cndr_replica" in strategies:
+        p = condor.CondorParams()
+        daily, _ = condor.cndr_replica(market, p)
+        if daily.height:
+            first_roll = daily["date"][0]
+            curves["cndr_replica"] = daily
+            capital["cndr_replica"] = p.capital
+    if "plain_ic" in strategies:
+        pp = condor.PlainIcParams()
+        daily, _ = condor.plain_ic(market, pp)
+        curves["plain_ic"] = daily
+        capital["plain_ic"] = pp.capital
+    if "spx" in strategies:
+        curves["spx"] = condor.spx_hold(market, 100.0, first_roll)
+        capital["spx"] = 100.0
+
+    daily_rows, metric_rows = [], []
+    for name, d in curves.items():
+        c = account.equity_curve(d.select("date", "pnl"), capital[name])
+        c = c.join(d.select("date", "open_trades"), on="date")
+        daily_rows.append(c.select(strategy=pl.lit(name), date="date", pnl="pnl", equity="equity",
+                                   daily_return="daily_return", drawdown="drawdown",
+                                   open_trades="open_trades", run_id=pl.lit(run_id)))
+        s = account.stats(c, capital[name])
+        metric_rows.append({"run_id": run_id, "strategy": name, "start_date": c["date"].min(),
+                            "end_date": c["date"].max(), **s.as_dict(), "rate_source": rate_source})
+    metrics = pl.DataFrame(metric_rows)
+
+    summary, per_year = {}, pl.DataFrame()
+    cndr = bars.filter(pl.col("symbol") == "CNDR", pl.col("date").is_between(start, end))
+    if "cndr_replica" in curves and cndr.height:
+        rep = daily_rows[list(curves).index("cndr_replica")]
+        summary, per_year = tracking(rep, cndr.select("date", "close"))
+
+    with wh.transaction():
+        for table in ("research.backtest_daily", "research.metrics", "research.tracking"):
+            wh.con.execute(f"delete from {table} where run_id = ?", [run_id])
+        wh.append("research.backtest_daily", pl.concat(daily_rows))
+        wh.append("research.metrics", metrics)
+        if per_year.height:
+            wh.append("research.tracking", per_year.with_columns(
+                run_id=pl.lit(run_id), benchmark=pl.lit("CNDR"), year=pl.col("year").cast(pl.Int32)))
+    return ResearchResult(run_id, rate_source, market.height, metrics, summary, per_year, failed)
+
+
+def _pct(x: float | None, nd: int = 1) -> str:
+    return "-" if x is None else f"{x * 100:.{nd}f}%"
+
+
+def print_result(res: ResearchResult) -> None:
+    console.info(f"research run {res.run_id}: {res.sessions:,} sessions; T-bill: {res.rate_source}")
+    for r in res.metrics.iter_rows(named=True):
+        console.info(f"  {r['strategy']:<13} {r['start_date']}..{r['end_date']}  CAGR {_pct(r['cagr'])}  "
+                     f"vol {_pct(r['vol'])}  Sharpe {r['sharpe'] if r['sharpe'] is None else round(r['sharpe'], 2)}"
+                     f"  maxDD {_pct(r['max_drawdown'])}" + (f"  ({r['notes']})" if r["notes"] else ""))
+    t = res.tracking
+    if not t:
+        console.info("  CNDR tracking: no CNDR history in the folder for this period")
+        return
+    corr = "-" if t["monthly_corr"] is None else f"{t['monthly_corr']:.3f}"
+    mad = "-" if t["annual_mad_pts"] is None else f"{t['annual_mad_pts']:.2f}"
+    console.info(f"  CNDR tracking: monthly return correlation {corr} over {t['months']} months; "
+                 f"annual returns: mean |diff| {mad} pts, {t['years_within_2pts']} of {t['years']} "
+                 "years within 2 pts")
+    console.info("  year   replica    CNDR    diff(pts)")
+    for r in res.per_year.iter_rows(named=True):
+        console.info(f"  {r['year']}  {_pct(r['replica']):>8} {_pct(r['index']):>8}  {r['diff_pts']:+7.2f}")
+
+
+def research(history_dir: Path, start: date, end: date, home: Path | None = None,
+             strategies: tuple[str, ...] = STRATEGIES) -> ResearchResult:
+    """Open the warehouse, run, print (the CLI entry; no Prefect run: a research command)."""
+    settings = load_settings(home=home)
+    with Warehouse.open(settings.warehouse_path, lock_timeout_s=settings.lock_timeout_s) as wh:
+        res = run_research(wh, settings, history_dir, start, end, strategies=strategies)
+    print_result(res)
+    return res
+
+
+# -- the surface's calibration on real chains (docs/research.md) ----------------------------------
+
+def _history_closes(history_dir: Path) -> pl.DataFrame:
+    """Wide frame date, vix9d, vix, vix3m, vix6m, skew from the Cboe files under `history_dir`
+    (read with the readers, no warehouse). A symbol found in several files keeps the newest file's
+    rows per date (the later download: Cboe revises)."""
+    from sources.base import SourceError
+    from sources.formats import parse_file
+    from transforms.research.market import SURFACE_SYMBOLS
+
+    parts = []
+    for p in sorted(Path(history_dir).rglob("*_History.csv")):
+        try:
+            parsed = parse_file(p)
+        except SourceError:
+            continue
+        sym = parsed.meta.get("symbol")
+        if sym in SURFACE_SYMBOLS and parsed.fatal is None:
+            parts.append(parsed.rows.select("date", "close").with_columns(
+                col=pl.lit(SURFACE_SYMBOLS[sym]), last=pl.lit(parsed.rows["date"].max())))
+    if not parts:
+        raise ValueError(f"{history_dir}: no VIX-family or SKEW *_History.csv file")
+    long = pl.concat(parts).sort("last").unique(["col", "date"], keep="last")
+    return long.pivot(on="col", index="date", values="close").sort("date")
+
+
+def surface_calibration(fit_chains: list[Path], check_chains: list[Path], history_dir: Path,
+                        fit_until: date | None = None) -> dict:
+    """Fit the surface's three parameters on the SPX chains of `fit_chains` quoted up to
+    `fit_until`; report IV and CNDR-leg errors in and out of sample (every other chain)."""
+    import numpy as np
+
+    from flows.ingest import expand_paths
+    from sources.formats import parse_file
+    from transforms import surface as sf
+
+    closes = _history_closes(history_dir)
+    obs, split = [], {}
+    for group, paths in (("fit", fit_chains), ("check", check_chains)):
+        for p in expand_paths(paths):
+            if p.suffix.lower() != ".csv":
+                continue
+            parsed = parse_file(p)
+            if parsed.table != "raw.option_quotes" or "SPX" not in parsed.meta.get("underlyings", ["SPX"]):
+                continue
+            d = parsed.meta.get("quote_date") or parsed.rows["quote_date"][0]
+            o = sf.chain_observations(parsed.rows)
+            row = sf.vix_row(closes, d)
+            o = o.with_columns(**{k: pl.lit(v, pl.Float64) for k, v in row.items()}, file=pl.lit(p.name))
+            split[p.name] = "in" if group == "fit" and (fit_until is None or d <= fit_until) else "out"
+            obs.append(o)
+    allobs = pl.concat(obs).with_columns(sample=pl.col("file").replace_strict(split))
+    usable = allobs.filter(pl.col("delta").abs() >= 0.02)  # the fit skips the far wings' noise
+    params = sf.fit_params(usable.filter(pl.col("sample") == "in"), sf.SurfaceParams(1 / 6, 0.02, 1.0))
+    per_chain = []
+    legs = []
+    for f, s in split.items():
+        o = usable.filter(pl.col("file") == f)
+        if o.is_empty():
+            per_chain.append({"file": f, "sample": s, "quote_date": None, "n": 0, "bias_pts": None,
+                              "rmse_pts": None})
+            continue
+        e = sf.iv_errors(o, params).row(0, named=True)
+        per_chain.append({"file": f, "sample": s, **e})
+        row = o.row(0, named=True)
+        le = sf.leg_errors(allobs.filter(pl.col("file") == f), {k: row[k] for k in sf.VIX_TENORS},
+                           row["skew"], params)
+        if le.height:
+            legs.append(le.with_columns(sample=pl.lit(s), file=pl.lit(f)))
+    chains = pl.DataFrame(per_chain)
+    leg = pl.concat(legs) if legs else pl.DataFrame()
+    out = {"params": params, "chains": chains, "legs": leg}
+    if leg.height:
+        leg = leg.with_columns(err=pl.col("model_premium") - pl.col("market_mid"),
+                               iv_err=(pl.col("model_iv") - pl.col("market_iv")) * 100)
+        out["leg_summary"] = leg.group_by("sample", "leg").agg(
+            n=pl.len(), premium_mae_pts=pl.col("err").abs().mean(),
+            premium_mape_pct=(pl.col("err").abs() / pl.col("market_mid")).mean() * 100,
+            iv_mae_pts=pl.col("iv_err").abs().mean()).sort("sample", "leg")
+        sign = pl.when(pl.col("leg").str.starts_with("short")).then(1.0).otherwise(-1.0)
+        cr = leg.group_by("sample", "file").agg(n=pl.len(), market=(sign * pl.col("market_mid")).sum(),
+                                                model=(sign * pl.col("model_premium")).sum())
+        out["credit"] = cr.filter(pl.col("n") == 4).with_columns(
+            err_pct=(pl.col("model") / pl.col("market") - 1) * 100).sort("sample", "file")
+    for s in ("in", "out"):
+        o = usable.filter(pl.col("sample") == s)
+        if o.height:
+            err = (sf.model_iv(o, params) - o["iv"].to_numpy()) * 100
+            out[f"iv_rmse_{s}"] = float(np.sqrt(np.mean(err ** 2)))
+    return out
+
+
+def print_calibration(res: dict) -> None:
+    p = res["params"]
+    console.info(f"surface fit: a={p.a} b={p.b} d={p.d}; IV RMSE in-sample "
+                 f"{res.get('iv_rmse_in', float('nan')):.2f} vol pts, out-of-sample "
+                 f"{res.get('iv_rmse_out', float('nan')):.2f} vol pts")
+    with pl.Config(tbl_rows=50, tbl_cols=12, tbl_width_chars=160, float_precision=2):
+        console.info(str(res["chains"]))
+        if "leg_summary" in res:
+            console.info(str(res["leg_summary"]))
+            console.info(str(res["credit"]))

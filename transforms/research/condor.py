@@ -1,0 +1,280 @@
+"""Iron-condor books on index history priced on the VIX/SKEW surface: Cboe's CNDR rules
+(`cndr_replica`), this project's plain condor (`plain_ic`) and buy-and-hold SPX (`spx_hold`).
+
+Pure: a daily `market` frame in, daily P&L / equity and trades out. No I/O, no warehouse.
+
+`market` columns: date (sessions, ascending), spx (close), vix9d, vix, vix3m, vix6m, skew (index
+points, null where not published: the surface uses the points it has), rate (annual decimal,
+one-month T-bill; cash accrues it act/365), div_yield (annual decimal, the forward's carry).
+Pricing: Black-76 on F = S e^{(r - q) T} with the surface IV at the close, mid prices, no costs;
+an option is settled at its intrinsic value on the expiry session's close (SOQ approximated by the
+close). T = calendar days to expiry / 365.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import polars as pl
+
+from transforms import surface as sf
+
+STRATEGIES = ("cndr_replica", "plain_ic", "spx")
+
+
+def third_friday(year: int, month: int) -> date:
+    first = date(year, month, 1)
+    return first + timedelta(days=(4 - first.weekday()) % 7 + 14)
+
+
+def roll_dates(sessions: list[date]) -> list[date]:
+    """Each month's roll session: the third Friday, or the last session before it when the
+    exchange is closed that Friday (Good Friday 1990, 2003 ...). Months the sessions do not
+    reach are left out."""
+    if not sessions:
+        return []
+    ss = sorted(sessions)
+    out = []
+    y, m = ss[0].year, ss[0].month
+    while (y, m) <= (ss[-1].year, ss[-1].month):
+        tf = third_friday(y, m)
+        before = [d for d in ss if tf - timedelta(days=6) <= d <= tf]
+        if before and tf <= ss[-1]:
+            out.append(before[-1])
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+@dataclass(frozen=True)
+class Leg:
+    right: str  # C | P
+    strike: float
+    sign: int  # -1 sold, +1 bought
+
+
+@dataclass
+class Trade:
+    strategy: str
+    opened: date
+    expiry: date
+    legs: tuple[Leg, ...]
+    qty: float  # condors held (index units)
+    credit: float  # per condor at entry (points)
+    closed: date | None = None
+    exit_value: float | None = None  # per condor, at close (points)
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CondorParams:
+    """CNDR's rules by default (docs/research.md): 0.20/0.05 deltas, monthly roll to next month's
+    third Friday, held to expiry, one condor per index unit of SPX notional at the roll."""
+
+    short_delta: float = 0.20
+    long_delta: float = 0.05
+    strike_increment: float = 5.0
+    capital: float = 100.0
+    notional: float = 1.0  # condors sold per (equity / SPX) at the roll: SPX notional = equity
+    surface: sf.SurfaceParams = field(default_factory=sf.SurfaceParams)
+
+
+def _points(row: dict) -> dict[str, float | None]:
+    return {n: row.get(n) for n in sf.VIX_TENORS}
+
+
+def leg_value(row: dict, leg: Leg, expiry: date, params: sf.SurfaceParams) -> float:
+    """Mid value of one option at this row's close (intrinsic on or after the expiry session)."""
+    spot = row["spx"]
+    days = (expiry - row["date"]).days
+    if days <= 0:
+        return max(spot - leg.strike, 0.0) if leg.right == "C" else max(leg.strike - spot, 0.0)
+    t = days / 365.0
+    r, q = row.get("rate") or 0.0, row.get("div_yield") or 0.0
+    fwd = spot * math.exp((r - q) * t)
+    iv = float(sf.surface_iv(math.log(leg.strike / fwd), t, _points(row), row.get("skew"), params))
+    return float(sf.bs_price(fwd, leg.strike, t, iv, leg.right == "C", math.exp(-r * t)))
+
+
+def condor_value(row: dict, trade: Trade, params: sf.SurfaceParams) -> float:
+    """What buying the condor back costs per unit (points; positive for a short condor)."""
+    return -sum(leg.sign * leg_value(row, leg, trade.expiry, params) for leg in trade.legs)
+
+
+def delta_condor(row: dict, expiry: date, p: CondorParams) -> tuple[Leg, ...]:
+    """Short put/call at -/+short_delta, long put/call at -/+long_delta, strikes on the surface."""
+    t = (expiry - row["date"]).days / 365.0
+    r, q = row.get("rate") or 0.0, row.get("div_yield") or 0.0
+    fwd = row["spx"] * math.exp((r - q) * t)
+    pts, skew = _points(row), row.get("skew")
+
+    def k(target: float) -> float:
+        return sf.strike_for_delta(target, fwd, t, pts, skew, p.surface, p.strike_increment)
+
+    sp, lp, sc, lc = k(-p.short_delta), k(-p.long_delta), k(p.short_delta), k(p.long_delta)
+    lp = min(lp, sp - p.strike_increment)  # a wing is always beyond its short strike
+    lc = max(lc, sc + p.strike_increment)
+    return (Leg("P", sp, -1), Leg("P", lp, +1), Leg("C", sc, -1), Leg("C", lc, +1))
+
+
+EntryFn = Callable[[dict, float, list[Trade]], list[Trade]]
+
+
+def run_book(market: pl.DataFrame, strategy: str, capital: float, entries: EntryFn,
+             surface: sf.SurfaceParams, exits: Callable[[dict, Trade, float], str | None] | None = None
+             ) -> tuple[pl.DataFrame, list[Trade]]:
+    """Daily loop: accrue cash, settle expiring trades, apply exits, open entries, mark to market.
+
+    Returns the daily frame (strategy, date, pnl, equity, cash, open_value, open_trades) and the
+    trades. Cash starts at `capital`; a sold condor adds its credit to cash; equity = cash - the
+    buy-back value of the open condors."""
+    cash = capital
+    open_: list[Trade] = []
+    done: list[Trade] = []
+    out = []
+    prev_equity, prev_date, prev_rate = capital, None, 0.0
+    for row in market.iter_rows(named=True):
+        d = row["date"]
+        if prev_date is not None:
+            cash *= math.exp(prev_rate * (d - prev_date).days / 365.0)
+        still, marks = [], {}
+        for tr in open_:
+            v = condor_value(row, tr, surface)  # at expiry: intrinsic, settled at today's close
+            why = "expiry" if d >= tr.expiry else (exits(row, tr, v) if exits else None)
+            if why:
+                cash -= tr.qty * v
+                tr.closed, tr.exit_value, tr.reason = d, v, why
+                done.append(tr)
+                continue
+            still.append(tr)
+            marks[id(tr)] = v
+        open_ = still
+        marked = sum(tr.qty * marks[id(tr)] for tr in open_)
+        for tr in entries(row, cash - marked, open_):
+            cash += tr.qty * tr.credit
+            open_.append(tr)
+            marks[id(tr)] = tr.credit
+        open_value = sum(tr.qty * marks[id(tr)] for tr in open_)
+        equity = cash - open_value
+        out.append({"strategy": strategy, "date": d, "pnl": equity - prev_equity, "equity": equity,
+                    "cash": cash, "open_value": open_value, "open_trades": len(open_)})
+        prev_equity, prev_date, prev_rate = equity, d, row.get("rate") or 0.0
+    return pl.DataFrame(out, schema={"strategy": pl.String, "date": pl.Date, "pnl": pl.Float64,
+                                     "equity": pl.Float64, "cash": pl.Float64,
+                                     "open_value": pl.Float64, "open_trades": pl.Int64}), done + open_
+
+
+def cndr_replica(market: pl.DataFrame, params: CondorParams | None = None
+                 ) -> tuple[pl.DataFrame, list[Trade]]:
+    """Cboe CNDR rules: on each roll session sell the 0.20-delta put and call and buy the 0.05-delta
+    put and call expiring on next month's roll session, quantity = notional * equity / SPX; hold
+    to expiry; premium and capital in one-month T-bills. The book starts on the first roll."""
+    p = params or CondorParams()
+    sessions = market["date"].to_list()
+    rolls = roll_dates(sessions)
+    nxt = dict(zip(rolls[:-1], rolls[1:], strict=True))
+    first = rolls[0] if rolls else None
+    m = market.filter(pl.col("date") >= first) if first else market.head(0)
+
+    def entries(row: dict, equity: float, open_: list[Trade]) -> list[Trade]:
+        d = row["date"]
+        if d not in nxt or open_:
+            return []
+        legs = delta_condor(row, nxt[d], p)
+        tr = Trade("cndr_replica", d, nxt[d], legs, p.notional * equity / row["spx"], 0.0)
+        tr.credit = condor_value(row, tr, p.surface)
+        return [tr]
+
+    return run_book(m, "cndr_replica", p.capital, entries, p.surface)
+
+
+@dataclass(frozen=True)
+class PlainIcParams:
+    """The project's plain condor (transforms/backtest.py plain_ic_rule with AlvhParams and
+    BacktestParams defaults), transposed to the surface: expiry nearest 14 days (any session:
+    daily expiries assumed), shorts at 0.16 delta, wings 50 points beyond at today's SPX level
+    scaled by SPX / 6000 (the level the 50 points were chosen at), risk 2 % of equity per entry,
+    an entry every 5 sessions, at most 4 open, take profit at 50 % of the credit, stop at 2x the
+    credit; mid prices, no commissions."""
+
+    target_dte: int = 14
+    short_delta: float = 0.16
+    wing_width_pts: float = 50.0
+    wing_ref_spot: float = 6000.0
+    max_risk_pct: float = 2.0
+    entry_every_sessions: int = 5
+    max_open_trades: int = 4
+    take_profit_pct: float = 50.0
+    stop_loss_x_credit: float = 2.0
+    strike_increment: float = 5.0
+    capital: float = 1_000_000.0
+    surface: sf.SurfaceParams = field(default_factory=sf.SurfaceParams)
+
+
+def plain_ic(market: pl.DataFrame, params: PlainIcParams | None = None
+             ) -> tuple[pl.DataFrame, list[Trade]]:
+    p = params or PlainIcParams()
+    sessions = market["date"].to_list()
+    index = {d: i for i, d in enumerate(sessions)}
+
+    def expiry_for(d: date) -> date | None:
+        want = d + timedelta(days=p.target_dte)
+        later = [s for s in sessions[index[d] + 1: index[d] + 40]]
+        return min(later, key=lambda s: abs((s - want).days)) if later else None
+
+    def entries(row: dict, equity: float, open_: list[Trade]) -> list[Trade]:
+        d = row["date"]
+        if index[d] % p.entry_every_sessions or len(open_) >= p.max_open_trades:
+            return []
+        exp = expiry_for(d)
+        if exp is None:
+            return []
+        cp = CondorParams(short_delta=p.short_delta, strike_increment=p.strike_increment,
+                          surface=p.surface)
+        legs = delta_condor(row, exp, cp)
+        width = max(p.strike_increment, round(p.wing_width_pts * row["spx"] / p.wing_ref_spot
+                                              / p.strike_increment) * p.strike_increment)
+        sp, sc = legs[0].strike, legs[2].strike
+        legs = (Leg("P", sp, -1), Leg("P", sp - width, +1), Leg("C", sc, -1), Leg("C", sc + width, +1))
+        tr = Trade("plain_ic", d, exp, legs, 0.0, 0.0)
+        credit = condor_value(row, tr, p.surface)
+        max_loss = width - credit
+        if credit <= 0 or max_loss <= 0:
+            return []
+        tr.credit = credit
+        tr.qty = equity * p.max_risk_pct / 100.0 / max_loss
+        return [tr]
+
+    def exits(row: dict, tr: Trade, value: float) -> str | None:
+        if value <= tr.credit * (1 - p.take_profit_pct / 100.0):
+            return "take_profit"
+        if value - tr.credit >= p.stop_loss_x_credit * tr.credit:
+            return "stop_loss"
+        return None
+
+    return run_book(market, "plain_ic", p.capital, entries, p.surface, exits)
+
+
+def spx_hold(market: pl.DataFrame, capital: float = 100.0, start: date | None = None) -> pl.DataFrame:
+    """Buy-and-hold SPX price index (no dividends: the history is the price index) on the account."""
+    m = market.filter(pl.col("date") >= start) if start else market
+    eq = capital * m["spx"] / m["spx"][0]
+    return m.select("date").with_columns(
+        strategy=pl.lit("spx"), equity=eq, pnl=eq - eq.shift(1).fill_null(capital),
+        cash=pl.lit(0.0), open_value=pl.lit(0.0), open_trades=pl.lit(0, pl.Int64),
+    ).select("strategy", "date", "pnl", "equity", "cash", "open_value", "open_trades")
+
+
+def trades_frame(trades: list[Trade]) -> pl.DataFrame:
+    rows = [{"strategy": t.strategy, "opened": t.opened, "expiry": t.expiry, "closed": t.closed,
+             "qty": t.qty, "credit": t.credit, "exit_value": t.exit_value, "reason": t.reason,
+             **{f"{'short' if lg.sign < 0 else 'long'}_{'put' if lg.right == 'P' else 'call'}": lg.strike
+                for lg in t.legs}} for t in trades]
+    schema = {"strategy": pl.String, "opened": pl.Date, "expiry": pl.Date, "closed": pl.Date,
+              "qty": pl.Float64, "credit": pl.Float64, "exit_value": pl.Float64, "reason": pl.String,
+              "short_put": pl.Float64, "long_put": pl.Float64, "short_call": pl.Float64,
+              "long_call": pl.Float64}
+    return pl.DataFrame(rows, schema=schema)
+
