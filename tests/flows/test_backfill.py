@@ -18,14 +18,10 @@ import polars as pl
 import pytest
 from filelock import FileLock
 
-from flows.backfill import (
-    fetch_day,
-    make_task_runner,
-    prepare_day,
-    run_backfill,
-    table_checksums,
-)
+from flows.backfill import run_backfill, table_checksums
 from flows.nightly import nightly
+from flows.runners import make_task_runner
+from flows.workers import fetch_day, prepare_day
 from warehouse.db import Warehouse
 
 pytestmark = pytest.mark.e2e
