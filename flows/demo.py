@@ -1,6 +1,6 @@
 """The `demo` flow: simulate N sessions of the sample market, build them all, report the last.
 
-It is a backfill of the sample source (flows/backfill.py `load_days`: two worker processes
+It is a backfill of the sample source (flows/writer.py `load_days`: two worker processes
 simulate, land, parse and compute each day's gamma ahead of one writer applying days in date
 order; plain processes, not Prefect task runs, to spare ~500 task runs' API calls) followed by
 the history steps once, the audit of the last night and the last pages. Only the sessions the

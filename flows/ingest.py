@@ -131,7 +131,7 @@ class Prepared:
 
     `parsed` is None when the file could not be read (`error` says why); with a policy refusal
     both are set (the refused rows still go to audit.quarantine). Picklable, so a worker process
-    can make it (flows/backfill.py).
+    can make it (flows/workers.py).
     """
 
     format: str | None
