@@ -121,19 +121,18 @@ def parquet_layout(home: Path, out: Path) -> None:
     with Warehouse.open(home / "warehouse.duckdb", read_only=True) as wh:
         n = wh.scalar("select count(*) from raw.option_quotes")
         t0 = time.perf_counter()
-        wh.con.execute(f"copy (select * from raw.option_quotes) to '{out}' "
-                       "(format parquet, partition_by (quote_date), compression zstd)")
+        wh.execute(f"copy (select * from raw.option_quotes) to '{out}' "
+                   "(format parquet, partition_by (quote_date), compression zstd)")
         t_write = time.perf_counter() - t0
         size = sum(f.stat().st_size for f in out.rglob("*.parquet"))
         files = len(list(out.rglob("*.parquet")))
         src = f"read_parquet('{out}/*/*.parquet', hive_partitioning = true)"
         t0 = time.perf_counter()
-        wh.con.execute(f"select quote_date, sum(open_interest * gamma) from {src} "
-                       "group by 1").fetchall()
+        wh.execute(f"select quote_date, sum(open_interest * gamma) from {src} group by 1")
         t_all = time.perf_counter() - t0
         last = wh.scalar("select max(quote_date) from raw.option_quotes")
         t0 = time.perf_counter()
-        wh.con.execute(f"select count(*) from {src} where quote_date = ?", [last]).fetchall()
+        wh.execute(f"select count(*) from {src} where quote_date = ?", [last])
         t_one = time.perf_counter() - t0
     db = (home / "warehouse.duckdb").stat().st_size
     print(f"\nParquet (hive, one file per session, zstd): {n:,} option rows in {files} files, "

@@ -44,9 +44,9 @@ def run_once(home: Path, days: int) -> None:
 
     settings = load_settings(home=home)
     import expectations.contracts  # noqa: F401  (pandera: loaded before any step in a real run)
-    import flows.audit
+    import flows.gate
 
-    flows.audit.row_context()  # the XNYS calendar, likewise
+    flows.gate.row_context()  # the XNYS calendar, likewise
     timings: list[tuple[str, float, float, dict]] = []
     plain = build.steps
 

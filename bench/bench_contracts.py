@@ -20,7 +20,7 @@ from pandera.errors import SchemaErrors
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from expectations import contracts as ct  # noqa: E402
-from flows.audit import row_context  # noqa: E402
+from flows.gate import row_context  # noqa: E402
 from sources.formats import parse_bytes  # noqa: E402
 from sources.sample import SampleMarket, write_drop  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""The backfill writer alone: seconds per session in `flows.backfill.apply_day`, and the tables it
+"""The backfill writer alone: seconds per session in `flows.writer.apply_day`, and the tables it
 leaves (checksums, to compare two versions of the writer).
 
 Run: .venv/bin/python bench/bench_writer.py [--start 2026-10-01] [--end 2026-10-30] [--workers 2]
@@ -51,9 +51,9 @@ def build_base(base: Path, base_from: date, start: date) -> None:
 
 
 def prepared_days(base: Path, start: date, end: date) -> list:
-    from flows.backfill import fetch_day, prepare_day
     from flows.build import gamma_conventions
     from flows.settings import load_settings
+    from flows.workers import fetch_day, prepare_day
     from sources import calendar
 
     cache = base / f"days-{start}-{end}.pickle"
@@ -74,9 +74,9 @@ def prepared_days(base: Path, start: date, end: date) -> list:
 
 def keep_preparing(home: Path, after: date, i: int, n: int, stop: threading.Event) -> None:
     """A backfill worker's loop (fetch-day + prepare-day) over the sessions after `after`."""
-    from flows.backfill import fetch_day, prepare_day
     from flows.build import gamma_conventions
     from flows.settings import load_settings
+    from flows.workers import fetch_day, prepare_day
     from sources import calendar
 
     settings = load_settings(home=home)
@@ -115,13 +115,12 @@ def main() -> None:
         build_base(base, base_from, start)
         (base / "READY").touch()
 
-    from flows.audit import set_ingest_horizon
-    from flows.backfill import apply_day, table_checksums
+    from flows.backfill import table_checksums
     from flows.build import gamma_conventions
     from flows.settings import load_settings
+    from flows.writer import apply_day
     from warehouse.db import Warehouse
 
-    set_ingest_horizon(end)
     works = prepared_days(base, start, end)
     with tempfile.TemporaryDirectory(prefix="alvh-bench-writer-") as tmp:
         home = Path(tmp)
@@ -158,7 +157,7 @@ def main() -> None:
                       f"s/session (median {sorted(rest)[len(rest) // 2]:.3f}, max {max(rest):.3f}); "
                       f"CPU {sum(cpu[1:] or cpu) / len(rest):.3f} s/session; {statuses}")
             t0 = time.perf_counter()
-            wh.con.execute("checkpoint")  # what the run left in the WAL: paid later, at the latest on close
+            wh.execute("checkpoint")  # what the run left in the WAL: paid later, at the latest on close
             print(f"then a checkpoint of what is left in the WAL: {time.perf_counter() - t0:.2f} s")
             if args.checksums:
                 Path(args.checksums).write_text(json.dumps(table_checksums(wh), indent=1,

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from expectations.contracts import contract
 from expectations.core import Core, _close
+from expectations.registry import contract
 from expectations.rules import finite, row_rule
 from transforms.conventions import REGIMES as CONVENTION_REGIMES
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import reduce
+from functools import lru_cache, reduce
 
 import pandera.polars as pa
 import polars as pl
@@ -30,6 +30,11 @@ from pandera.backends.polars.checks import PolarsCheckBackend
 from pandera.backends.polars.container import DataFrameSchemaBackend
 from pandera.errors import SchemaError, SchemaErrors
 
+# The model modules register their contracts on import; this module only reads the registry.
+import expectations.alvh  # noqa: F401
+import expectations.core  # noqa: F401
+import expectations.raw  # noqa: F401
+from expectations.registry import CONTRACTS, Cadence, Contract, NoContract, contract  # noqa: F401
 from expectations.rules import DESCRIPTIONS, RULE_COLUMNS
 
 # Failure frame returned by check_rows: one row per refused input row.
@@ -42,8 +47,6 @@ FAILURE_SCHEMA: dict[str, pl.DataType] = {
     "as_of": pl.Date(),        # the row's partition date, when the table has a date column
 }
 
-Cadence = str  # "session" | "event" | "static"
-
 
 class ContractError(ValueError):
     """The frame as a whole breaks its contract (missing column, wrong dtype): no row can be trusted."""
@@ -54,74 +57,7 @@ class ContractError(ValueError):
         super().__init__(f"contract {table}: " + "; ".join(problems))
 
 
-class NoContract(KeyError):
-    """No model is registered for this table (add one in expectations/raw.py or core.py)."""
-
-
-@dataclass(frozen=True)
-class Contract:
-    """A table's row contract plus what the nightly audit needs to know about the table.
-
-    grain:     the model's Config.unique (one row per these columns).
-    date_col:  the column that dates a row; tonight's partition is `date_col = as_of` (a TIMESTAMP
-               column means the funding day: after the previous session's close, up to tonight's).
-    cadence:   session - rows arrive every XNYS session; event - only on some nights (event studies,
-               recommendations); static - reference data validated whole (calendars, FRED series).
-    required:  the night cannot be trusted without rows in this table, even on a new home.
-    drift:     key numeric columns whose distribution is compared with the trailing nights.
-    jump:      (series columns, value column): tonight's value vs the series' last stored value.
-    session_cols: date columns that must hold XNYS sessions (inside the calendar's range).
-    scheduled: rows may be dated after tonight (a calendar of scheduled releases).
-    """
-
-    table: str
-    model: type[pa.DataFrameModel]
-    date_col: str | None = None
-    cadence: Cadence = "session"
-    required: bool = False
-    drift: tuple[str, ...] = ()
-    jump: tuple[tuple[str, ...], str] | None = None
-    session_cols: tuple[str, ...] = ()
-    scheduled: bool = False
-
-    @property
-    def schema(self) -> pa.DataFrameSchema:
-        return self.model.to_schema()
-
-    @property
-    def grain(self) -> tuple[str, ...]:
-        return tuple(self.schema.unique or ())
-
-    @property
-    def columns(self) -> list[str]:
-        return list(self.schema.columns)
-
-    @property
-    def lineage(self) -> bool:
-        return "file_id" in self.schema.columns
-
-
-CONTRACTS: dict[str, Contract] = {}
-
-
-def contract(table: str, *, date_col: str | None = None, cadence: Cadence = "session",
-             required: bool = False, drift: Iterable[str] = (),
-             jump: tuple[tuple[str, ...], str] | None = None,
-             session_cols: Iterable[str] = (), scheduled: bool = False) -> Callable[[type], type]:
-    """Register a DataFrameModel as the contract of `table` (see Contract for the parameters)."""
-
-    def register(model: type[pa.DataFrameModel]) -> type[pa.DataFrameModel]:
-        if table in CONTRACTS and CONTRACTS[table].model is not model:
-            raise ValueError(f"{table} already has a contract ({CONTRACTS[table].model.__name__})")
-        CONTRACTS[table] = Contract(table, model, date_col, cadence, required, tuple(drift), jump,
-                                    tuple(session_cols), scheduled)
-        return model
-
-    return register
-
-
 def contract_for(table: str) -> Contract:
-    _load_models()
     try:
         return CONTRACTS[table]
     except KeyError:
@@ -129,13 +65,7 @@ def contract_for(table: str) -> Contract:
 
 
 def contracts() -> dict[str, Contract]:
-    _load_models()
     return dict(sorted(CONTRACTS.items()))
-
-
-def _load_models() -> None:
-    # The model modules register themselves on import.
-    from expectations import alvh, core, raw  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -177,18 +107,15 @@ def _future_check(not_after: date, is_ts: bool) -> pa.Check:
     return pa.Check(fn, name="not_in_future")
 
 
-_SCHEMAS: dict[tuple, pa.DataFrameSchema] = {}
-
-
 def schema_for(c: Contract, columns: Iterable[str], ctx: RowContext | None = None) -> pa.DataFrameSchema:
     """`_schema_for`, memoised: building a schema deep-copies pandera objects (~12 ms), and a
     night checks the same few (table, columns, context) combinations file after file."""
-    key = (c.table, frozenset(columns), ctx)
-    if key not in _SCHEMAS:
-        if len(_SCHEMAS) > 256:
-            _SCHEMAS.clear()
-        _SCHEMAS[key] = _schema_for(c, key[1], ctx)
-    return _SCHEMAS[key]
+    return _cached_schema(c, frozenset(columns), ctx)
+
+
+@lru_cache(maxsize=256)
+def _cached_schema(c: Contract, columns: frozenset[str], ctx: RowContext | None) -> pa.DataFrameSchema:
+    return _schema_for(c, columns, ctx)
 
 
 def _schema_for(c: Contract, columns: Iterable[str], ctx: RowContext | None = None) -> pa.DataFrameSchema:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from expectations.contracts import contract
+from expectations.registry import contract
 from expectations.rules import finite, row_rule
 
 

@@ -11,7 +11,7 @@ from typing import Optional  # noqa: UP035 - pandera reads Optional[...] as "col
 import pandera.polars as pa
 import polars as pl
 
-from expectations.contracts import contract
+from expectations.registry import contract
 from expectations.rules import finite, no_jump, row_rule, whole_hour
 
 

@@ -1,7 +1,7 @@
 """Whether a night's data may drive a recommendation: the verdict of its latest audit.
 
-Reads audit.validations / audit.quarantine through the Warehouse handed in (any object with
-`.sql(query, params) -> polars.DataFrame`); imports neither DuckDB nor Great Expectations.
+Reads audit.validations / audit.quarantine through the Warehouse handed in (its `wh.trust` queries,
+warehouse/trust.py); no SQL here, imports neither DuckDB nor Great Expectations.
 """
 
 from __future__ import annotations
@@ -15,18 +15,13 @@ import polars as pl
 
 def latest_run(wh, as_of: date) -> str | None:
     """run_id of the latest audit of `as_of` (None when the night was never audited)."""
-    df = wh.sql("select run_id from audit.validations where as_of = ? "
-                "order by validated_at desc, run_id desc limit 1", [as_of])
-    return None if df.is_empty() else df["run_id"][0]
+    return wh.trust.latest_runs([as_of]).get(as_of)
 
 
 def latest_results(wh, as_of: date) -> pl.DataFrame:
     """Every expectation result of the night's latest audit."""
     run = latest_run(wh, as_of)
-    if run is None:
-        return wh.sql("select * from audit.validations limit 0")
-    return wh.sql("select * from audit.validations where as_of = ? and run_id = ? "
-                  "order by table_name, severity, kind, expectation, column_name", [as_of, run])
+    return wh.trust.results({} if run is None else {as_of: run})
 
 
 def describe_failure(row: dict) -> str:
@@ -65,75 +60,30 @@ def night_is_trusted(wh, as_of: date) -> tuple[bool, list[str]]:
     recommendation step runs before tonight's audit; demo and backfill audit only their last
     nights) gets the preflight: the critical checks that need no GE - required tables have rows
     tonight, row counts not collapsed, no 4x jump of spot or index closes (`preflight`).
+    `nights_trusted` for one night.
     """
-    res = latest_results(wh, as_of)
-    if res.is_empty():
-        problems = preflight(wh, as_of)
-        return not problems, problems
-    bad = res.filter(~pl.col("success") & (pl.col("severity") == "critical"))
-    return bad.is_empty(), [describe_failure(r) for r in bad.iter_rows(named=True)]
+    return nights_trusted(wh, [as_of])[as_of]
 
 
 def preflight(wh, as_of: date, history: int = 20) -> list[str]:
     """Critical problems found with plain SQL (milliseconds): for every required table, tonight's
     partition exists and holds at least a tenth of the trailing median row count; for every jump
-    series of a required table, tonight's value is within 4x of the series' last stored value."""
-    from expectations.contracts import contracts
-    from expectations.suites import JUMP_FACTOR, VOLUME_CRIT
-
-    have = set(wh.tables())
-    out: list[str] = []
-    for c in contracts().values():
-        if not c.required or c.table not in have or not c.date_col or c.cadence != "session":
-            continue
-        col = f'"{c.date_col}"'
-        counts = wh.sql(f"select {col} as d, count(*) as n from {c.table} where {col} <= ? and "
-                        f"{col} > ? - interval {2 * history} day group by 1 order by 1 desc limit ?",
-                        [as_of, as_of, history + 1])
-        tonight = counts.filter(pl.col("d") == as_of)["n"].sum()
-        before = counts.filter(pl.col("d") < as_of)["n"]
-        if not tonight:
-            out.append(f"{c.table}: freshness - no rows for {as_of} (preflight)")
-            continue
-        if before.len() >= 3 and tonight < VOLUME_CRIT[0] * before.median():
-            out.append(f"{c.table}: volume - {tonight:,} rows for {as_of}, trailing median "
-                       f"{before.median():,.0f} (preflight)")
-        if c.jump:
-            keys, value = c.jump
-            k = ", ".join(f'"{x}"' for x in keys)
-            jumps = wh.sql(
-                f"with t as (select {k}, avg(\"{value}\") as v from {c.table} where {col} = ? group by all), "
-                f"p as (select {k}, arg_max(\"{value}\", {col}) as v from {c.table} where {col} < ? "
-                f"and {col} >= ? - interval 30 day and \"{value}\" is not null group by all) "
-                f"select {k}, t.v / p.v as r from t join p using ({k}) "
-                f"where t.v / p.v > ? or t.v / p.v < ?", [as_of, as_of, as_of, JUMP_FACTOR, 1 / JUMP_FACTOR])
-            for r in jumps.iter_rows(named=True):
-                series = ", ".join(str(r[x]) for x in keys)
-                out.append(f"{c.table}: jump - {value} of {series} moved {r['r']:.2f}x since its last "
-                           f"stored value (preflight)")
-    return out
+    series of a required table, tonight's value is within 4x of the series' last stored value.
+    `preflight_many` for one night."""
+    return preflight_many(wh, [as_of], history)[as_of]
 
 
 def nights_trusted(wh, nights: Sequence[date], history: int = 20) -> dict[date, tuple[bool, list[str]]]:
     """`night_is_trusted` for many nights at once, in a few queries (a backfill's recommendation
-    step asks for hundreds): the same verdicts and reasons, night by night. Where several jump
-    series fail on one night their reasons are ordered by series (the single-night query leaves
-    that order to DuckDB)."""
+    step asks for hundreds): the one implementation, `night_is_trusted` asks it for one night.
+    Where several jump series fail on one night their reasons are ordered by series."""
     days = sorted(set(nights))
     if not days:
         return {}
-    latest = wh.sql(
-        "select as_of, run_id from audit.validations where as_of in (select unnest(?::date[])) "
-        "qualify row_number() over (partition by as_of order by validated_at desc, run_id desc) = 1",
-        [days])
-    audited = dict(latest.iter_rows())
+    audited = wh.trust.latest_runs(days)
     out: dict[date, tuple[bool, list[str]]] = {d: (True, []) for d in audited}
     if audited:
-        bad = wh.sql(
-            "select v.* from audit.validations v join (select unnest(?::date[]) as as_of, "
-            "unnest(?::varchar[]) as run_id) l using (as_of, run_id) where not v.success and "
-            "v.severity = 'critical' order by v.as_of, v.table_name, v.severity, v.kind, "
-            "v.expectation, v.column_name", [list(audited), list(audited.values())])
+        bad = wh.trust.results(audited, failed_critical=True)
         for (d,), rows in bad.partition_by("as_of", as_dict=True, maintain_order=True).items():
             out[d] = (False, [describe_failure(r) for r in rows.iter_rows(named=True)])
     rest = [d for d in days if d not in audited]
@@ -156,30 +106,15 @@ def preflight_many(wh, nights: Sequence[date], history: int = 20) -> dict[date, 
     for c in contracts().values():
         if not c.required or c.table not in have or not c.date_col or c.cadence != "session":
             continue
-        col = f'"{c.date_col}"'
-        # per-date row counts over every window `preflight` looks at: (night - 2 x history days, night]
-        counts = wh.sql(f"select {col}::date as d, count(*) as n from {c.table} where {col} <= ? and "
-                        f"{col} > ? - interval {2 * history} day group by 1 order by 1", [hi, lo])
+        # per-date row counts over every window a night looks at: (night - 2 x history days, night]
+        counts = wh.trust.daily_counts(c.table, c.date_col, lo, hi, 2 * history)
         cdates = counts["d"].to_list()
         cn = counts["n"].to_list()
         jumps: dict[date, list[dict]] = {}
         if c.jump:
             keys, value = c.jump
-            k = ", ".join(f'"{x}"' for x in keys)
             # tonight's mean against the series' last stored value in the 30 days before
-            found = wh.sql(
-                f"with n as (select unnest(?::date[]) as night), "
-                f"t as (select {col}::date as night, {k}, avg(\"{value}\") as v from {c.table} "
-                f"where {col} in (select night from n) group by all), "
-                f"s as (select {col}::date as d, {k}, any_value(\"{value}\") as v from {c.table} "
-                f"where {col} < ? and {col} >= ? - interval 30 day and \"{value}\" is not null "
-                f"group by all), "
-                f"p as (select n.night, {k}, arg_max(s.v, s.d) as v from n join s on s.d < n.night "
-                f"and s.d >= n.night - interval 30 day group by all) "
-                f"select night, {k}, t.v / p.v as r from t join p using (night, {k}) "
-                f"where t.v / p.v > ? or t.v / p.v < ? order by night, {k}",
-                [days, hi, lo, JUMP_FACTOR, 1 / JUMP_FACTOR])
-            for r in found.iter_rows(named=True):
+            for r in wh.trust.jumps(c.table, c.date_col, keys, value, days, JUMP_FACTOR).iter_rows(named=True):
                 jumps.setdefault(r["night"], []).append(r)
         i = 0
         for d in days:
@@ -213,18 +148,12 @@ def preflight_many(wh, nights: Sequence[date], history: int = 20) -> dict[date, 
 def night_quarantine(wh, as_of: date) -> pl.DataFrame:
     """Quarantined rows that belong to the night: rows dated `as_of` (contract checks at the parse and
     transform boundaries) and every row refused from the files landed in the night's batch."""
-    return wh.sql(
-        "select q.* from audit.quarantine q where q.as_of = $1 or (q.as_of is null and q.file_id in "
-        "(select file_id from audit.files where batch_id like 'night-' || strftime($1, '%Y-%m-%d') || '-%'))",
-        [as_of])
+    return wh.trust.night_quarantine(as_of)
 
 
 def night_rejected_files(wh, as_of: date) -> pl.DataFrame:
     """Files of the night's batch refused whole (their error names file, line and reason)."""
-    return wh.sql(
-        "select landing_path, format, table_name, status, rows_read, rows_quarantined, error "
-        "from audit.files where batch_id like 'night-' || strftime($1, '%Y-%m-%d') || '-%' "
-        "and status in ('rejected', 'unrecognised') order by landing_path", [as_of])
+    return wh.trust.night_rejected_files(as_of)
 
 
 def suite_summary(wh, as_of: date) -> pl.DataFrame:

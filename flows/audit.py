@@ -1,17 +1,13 @@
-"""The `audit` flow and the contract gates: pandera at the parse and transform boundaries, Great
-Expectations on tonight's warehouse partitions, results into audit.validations / audit.quarantine.
+"""The `audit` flow: Great Expectations on tonight's warehouse partitions, results into
+audit.validations, and the re-gate of the recommendation when the verdict changes.
 
-Wiring only: contracts and suites live in expectations/, storage in warehouse/.
+Wiring only: suites live in expectations/, storage in warehouse/; the pandera gate is flows/gate.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -20,138 +16,8 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import console
 from flows.settings import Settings, load_settings
+from warehouse import ledger, reads
 from warehouse.db import Warehouse
-
-# -- the parse boundary (flows/ingest.py) ---------------------------------------------------------
-
-
-# The latest date an incoming row may carry, beyond tomorrow: a run for a later night (a simulated
-# future session of the sample market) raises it with `ingest_horizon(as_of)`.
-_HORIZON: ContextVar[date | None] = ContextVar("alvh_ingest_horizon", default=None)
-
-
-@contextmanager
-def ingest_horizon(as_of: date) -> Iterator[None]:
-    token = _HORIZON.set(as_of)
-    try:
-        yield
-    finally:
-        _HORIZON.reset(token)
-
-
-def set_ingest_horizon(as_of: date) -> None:
-    """Let this run load rows dated up to `as_of` even when that is after tomorrow."""
-    _HORIZON.set(as_of)
-
-
-def _today() -> date:
-    return datetime.now(UTC).date()
-
-
-@lru_cache(maxsize=1)
-def _sessions() -> frozenset[date]:
-    from sources.calendar import sessions
-
-    return frozenset(sessions())
-
-
-def row_context(not_after: date | None = None):
-    """What incoming rows are checked against: the XNYS calendar, and no row dated after
-    `not_after` (default: tomorrow, UTC - a vendor cannot send a later close)."""
-    from expectations.contracts import RowContext
-
-    horizon = _today() + timedelta(days=1)
-    later = [d for d in (not_after, _HORIZON.get()) if d is not None]
-    return RowContext(sessions=_sessions(), not_after=max([horizon, *later]))
-
-
-@dataclass(frozen=True)
-class Checked:
-    rows: pl.DataFrame
-    failures: pl.DataFrame  # expectations.contracts.FAILURE_SCHEMA, one row per refused row
-    error: str | None = None  # the frame as a whole breaks its contract
-
-
-def check_parsed(parsed, file: str, not_after: date | None = None) -> Checked:
-    """A reader's rows against the table's contract (a table without one passes unchecked)."""
-    from expectations.contracts import FAILURE_SCHEMA, ContractError, NoContract, check_rows
-
-    empty = pl.DataFrame(schema=FAILURE_SCHEMA)
-    try:
-        good, bad = check_rows(parsed.table, parsed.rows, row_context(not_after))
-    except NoContract:
-        return Checked(parsed.rows, empty)
-    except ContractError as e:
-        return Checked(parsed.rows.clear(), empty, f"{file}: {e}")
-    return Checked(good, bad)
-
-
-def with_contract_rejects(parsed, checked: Checked):
-    """The Parsed as the reject policy must see it: contract failures count as refused rows."""
-    if checked.failures.is_empty():
-        return replace(parsed, rows=checked.rows)
-    extra = checked.failures.select("line", "raw", "reason")
-    rejects = pl.concat([parsed.rejects, extra.cast(parsed.rejects.schema)]).sort("line", nulls_last=True)
-    return replace(parsed, rows=checked.rows, rejects=rejects)
-
-
-def contract_quarantine(landed, *, batch_id: str, table: str | None,
-                        failures: pl.DataFrame | None) -> pl.DataFrame | None:
-    """audit.quarantine rows for the rows a file's contract refused (check_name = the pandera
-    check), or None. `warehouse.files.load_file`/`load_batch` (`refused=`) quarantine them and
-    count them in the file's audit.files row as read and quarantined."""
-    if failures is None or not failures.height:
-        return None
-    return failures.select(
-        file_id=pl.lit(landed.file_id), source_path=pl.lit(landed.landing_path),
-        table_name=pl.lit(table), line="line", raw="raw", reason="reason", check_name="check_name",
-        batch_id=pl.lit(batch_id), as_of="as_of")
-
-
-# -- the transform boundary (flows/build.py) ------------------------------------------------------
-
-
-def gate(wh: Warehouse, table: str, frame: pl.DataFrame, dates: Sequence[date] | None = None,
-         date_col: str | None = None, *, by: Sequence[str] = (),
-         replace_quarantine: bool = True) -> pl.DataFrame:
-    """Rows of a built frame that honour the table's contract; the others go to audit.quarantine
-    (file_id null, as_of = the row's date) and are not written. Earlier refusals for the same dates
-    are replaced (`replace_quarantine`), so a rebuild never leaves a stale quarantine row. With `by`
-    (the write's partition keys), a partition whose every row was refused is deleted from the table,
-    so no stale row of an earlier build survives. A frame that breaks the contract as a whole raises.
-    Call inside the write's transaction."""
-    from expectations.contracts import NoContract, check_rows, contract_for
-
-    try:
-        c = contract_for(table)
-    except NoContract:
-        return frame
-    col = date_col or c.date_col
-    if dates is not None:
-        days = sorted(set(dates))
-    elif col and col in frame.columns:
-        days = sorted(set(frame[col].drop_nulls().to_list()))
-    else:
-        days = []
-    good, bad = check_rows(table, frame, row_context(max(days) if days else None))
-    if replace_quarantine and days:
-        wh.con.execute("delete from audit.quarantine where table_name = ? and file_id is null and "
-                       "as_of in (select unnest(?::date[]))", [table, days])
-    if bad.is_empty():
-        return good
-    wh.append("audit.quarantine", bad.select(
-        file_id=pl.lit(None, pl.String), source_path=pl.lit(None, pl.String),
-        table_name=pl.lit(table), line=pl.lit(None, pl.Int64), raw="raw", reason="reason",
-        check_name="check_name", batch_id=pl.lit(None, pl.String), as_of="as_of"))
-    if by:
-        keys = list(by)
-        gone = frame.select(keys).unique().join(good.select(keys).unique(), on=keys, how="anti",
-                                                nulls_equal=True)
-        for row in gone.iter_rows():
-            wh.delete(table, " and ".join(f'"{k}" is not distinct from ?' for k in keys), list(row))
-    console.error(f"contract {table}: {bad.height:,} built row(s) quarantined, first: {bad['reason'][0]}")
-    return good
-
 
 # -- the nightly audit ---------------------------------------------------------------------------
 
@@ -198,10 +64,7 @@ def write_validations(wh: Warehouse, rows: list[dict]) -> int:
     frame = frame.with_columns(
         pl.col("as_of").cast(pl.Date), pl.col("validated_at").cast(pl.Datetime("us")),
         pl.col("element_count").cast(pl.Int64), pl.col("unexpected_count").cast(pl.Int64))
-    with wh.transaction():
-        run_id, as_of = rows[0]["run_id"], rows[0]["as_of"]
-        wh.delete("audit.validations", "run_id = ? and as_of = ?", [run_id, as_of])
-        return wh.append("audit.validations", frame)
+    return ledger.replace_validations(wh, rows[0]["run_id"], rows[0]["as_of"], frame)
 
 
 @task(name="audit-night", cache_policy=NO_CACHE)
@@ -256,7 +119,7 @@ def regate(wh: Warehouse, settings: Settings, summary: AuditSummary) -> bool:
     audit (emitted from a night the audit rejects, or withheld from one it trusts)."""
     if "core.recommendations" not in wh.tables():
         return False
-    status = wh.scalar("select status from core.recommendations where as_of = ?", [summary.as_of])
+    status = reads.recommendation_status(wh, summary.as_of)
     if status is None or (status == "untrusted") == (not summary.trusted):
         return False
     from flows.build import steps

@@ -17,7 +17,14 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import console
-from flows.audit import gate
+from flows.gate import (
+    judge,
+    replace_all,
+    replace_through,
+    write_dated,
+    write_judged,
+    write_partitions,
+)
 from flows.settings import Settings, load_settings
 from warehouse import reads
 from warehouse.db import Warehouse
@@ -33,20 +40,6 @@ class StepResult:
 def chunks(items: Sequence[date], n: int) -> Iterator[list[date]]:
     for i in range(0, len(items), n):
         yield list(items[i:i + n])
-
-
-def write_dated(wh: Warehouse, table: str, frame: pl.DataFrame, dates: Sequence[date],
-                by: Sequence[str] = ("date",), date_col: str = "date") -> int:
-    """Replace the partitions of `dates` in `table` with the frame's rows for those dates.
-
-    Dates asked for but absent from the frame are emptied too, so a rebuild never leaves a stale row.
-    """
-    wanted = frame.filter(pl.col(date_col).is_in(list(dates)))
-    with wh.transaction():
-        wanted = gate(wh, table, wanted, dates, date_col)  # the table's contract (expectations/)
-        wh.con.execute(f'delete from {table} where "{date_col}" in (select unnest(?::date[]))',
-                       [list(dates)])
-        return wh.append(table, wanted)
 
 
 # -- steps ---------------------------------------------------------------------------------------
@@ -82,8 +75,7 @@ def gamma_partitions(quotes: pl.DataFrame, conventions) -> dict[str, pl.DataFram
 def write_gamma_partitions(wh: Warehouse, tables: dict[str, pl.DataFrame]) -> dict[str, int]:
     """Replace the (date, underlying, preset) partitions of `tables` in one transaction."""
     with wh.transaction():
-        return {table: wh.write(table, gate(wh, table, frame, by=GAMMA_KEYS), by=GAMMA_KEYS)
-                for table, frame in tables.items()}
+        return {table: write_partitions(wh, table, frame, GAMMA_KEYS) for table, frame in tables.items()}
 
 
 @task(name="build-gamma", cache_policy=NO_CACHE)
@@ -106,11 +98,10 @@ def build_gamma(wh: Warehouse, dates: list[date], settings: Settings,
             counts[table] = counts.get(table, 0) + n
     if todo:
         # MACD over the stored daily net GEX up to the last day built (point in time).
-        hist = wh.table("core.gamma_daily", "preset = ? and date <= ?",
-                        [settings.gamma_preset, max(todo)], order_by="date")
+        hist = reads.gamma_history(wh, settings.gamma_preset, max(todo))
         macd = add_gex_macd(hist).filter(pl.col("date").is_in(todo))
-        n = wh.write("core.gamma_daily", gate(wh, "core.gamma_daily", macd, replace_quarantine=False),
-                     by=GAMMA_KEYS)
+        n = write_partitions(wh, "core.gamma_daily", macd, GAMMA_KEYS, replace_quarantine=False,
+                             prune=False)
         if not daily:
             counts["core.gamma_daily"] = n
     missing = len(dates) - len(todo)
@@ -150,21 +141,19 @@ def build_market(wh: Warehouse, dates: list[date], settings: Settings) -> StepRe
     from transforms.vol import vol_daily
 
     end = max(dates)
-    first_raw = wh.scalar("select min(date) from raw.index_bars") or min(dates)
+    first_raw = reads.first_date(wh, "raw.index_bars") or min(dates)
     # The calendar runs past `end`: counting sessions to the next release needs the days ahead.
     sessions = sessions_between(first_raw, date(end.year + 1, 12, 31))
     past = [d for d in sessions if d <= end]
     bars = reads.history(wh, "raw.index_bars", end=end)
-    funding_raw = wh.table("raw.funding_rates", "funding_ts < ?", [end + timedelta(days=1)],
-                           order_by="venue, symbol, funding_ts")
-    events = wh.table("raw.macro_events", order_by="date, event")
+    funding_raw = reads.funding_rates_before(wh, end + timedelta(days=1))
+    events = reads.macro_events(wh)
     series = reads.history(wh, "raw.macro_series", end=end)
 
     # perp open interest and liquidations beside funding (transforms/perp_positioning.py)
     from transforms.perp_positioning import add_positioning, fill_funding_oi, positioning_daily
     have = set(wh.tables())
-    oi_raw, liq_raw = (wh.table(t, f"{c} < ?", [end + timedelta(days=1)], order_by=f"venue, symbol, {c}")
-                       if t in have else None
+    oi_raw, liq_raw = (reads.perp_rows_before(wh, t, c, end + timedelta(days=1)) if t in have else None
                        for t, c in (("raw.perp_open_interest", "ts"), ("raw.perp_liquidations", "liq_ts")))
     funding = add_positioning(funding_daily(fill_funding_oi(funding_raw, oi_raw), past),
                               positioning_daily(oi_raw, liq_raw, past))
@@ -190,10 +179,8 @@ def build_signals(wh: Warehouse, dates: list[date], settings: Settings) -> StepR
 
     end = max(dates)
     params = SignalParams(gamma_preset=settings.gamma_preset)
-    gamma = wh.table("core.gamma_daily", "underlying = ? and preset = ? and date <= ?",
-                     [params.underlying, params.gamma_preset, end], order_by="date")
-    funding = wh.table("core.funding_daily", "venue = ? and symbol = ? and date <= ?",
-                       [params.funding_venue, params.funding_symbol, end], order_by="date")
+    gamma = reads.gamma_history(wh, params.gamma_preset, end, underlying=params.underlying)
+    funding = reads.funding_daily(wh, params.funding_venue, params.funding_symbol, end)
     sig = signals_daily(gamma, funding, reads.history(wh, "core.breadth_daily", end=end),
                         reads.history(wh, "core.vol_daily", end=end),
                         reads.history(wh, "core.macro_daily", end=end), params)
@@ -203,38 +190,17 @@ def build_signals(wh: Warehouse, dates: list[date], settings: Settings) -> StepR
     return StepResult("signals", counts)
 
 
-def _trust_verdict(res) -> tuple[bool, str]:
-    ok, why = (res if isinstance(res, tuple) else (getattr(res, "trusted", res), getattr(res, "reason", "")))
-    if isinstance(why, (list, tuple)):  # (ok, [reason, ...])
-        why = "; ".join(map(str, why))
-    return bool(ok), str(why or ("" if ok else "critical data-quality checks failed"))
-
-
-def night_trust(wh: Warehouse, as_of: date) -> tuple[bool, str]:
-    """The data-quality gate of the recommendations: `expectations.night_is_trusted(wh, as_of)`
-    when the audit exposes it; until then, any failed critical row in audit.validations for the
-    night. (False, reason) means: emit no recommendation from this night's data."""
-    try:
-        from expectations import night_is_trusted  # type: ignore[attr-defined]
-    except ImportError:
-        night_is_trusted = None
-    if night_is_trusted is not None:
-        return _trust_verdict(night_is_trusted(wh, as_of))
-    bad = wh.sql("select table_name, expectation from audit.validations where as_of = ? and "
-                 "severity = 'critical' and not success order by 1, 2", [as_of])
-    if bad.is_empty():
-        return True, ""
-    names = ", ".join(f"{t}:{e}" for t, e in bad.unique().iter_rows())
-    return False, f"{bad.height} critical check(s) failed: {names}"
+def _trust_verdict(ok: bool, reasons: list[str]) -> tuple[bool, str]:
+    why = "; ".join(map(str, reasons))
+    return bool(ok), why or ("" if ok else "critical data-quality checks failed")
 
 
 def nights_trust(wh: Warehouse, dates: Sequence[date]) -> dict[date, tuple[bool, str]]:
-    """`night_trust` for many nights, batched when the audit offers `nights_trusted`."""
-    try:
-        from expectations.trust import nights_trusted
-    except ImportError:
-        return {d: night_trust(wh, d) for d in dates}
-    return {d: _trust_verdict(v) for d, v in nights_trusted(wh, dates).items()}
+    """The data-quality gate of the recommendations, per night: (True, "") or (False, why) - emit
+    no recommendation from that night's data (`expectations.trust.nights_trusted`)."""
+    from expectations.trust import nights_trusted
+
+    return {d: _trust_verdict(*v) for d, v in nights_trusted(wh, dates).items()}
 
 
 # raw.option_quotes columns the recommendation reads (the lineage and vendor extras it does not)
@@ -246,13 +212,24 @@ def _by_day(frame: pl.DataFrame, col: str) -> dict[date, pl.DataFrame]:
     return {k[0]: v for k, v in frame.partition_by(col, as_dict=True, maintain_order=True).items()}
 
 
-def replace_dated(wh: Warehouse, table: str, frame: pl.DataFrame, dates: Sequence[date],
-                  date_col: str = "date") -> int:
-    """write_dated without the contract: `frame` has been through `gate` already."""
-    with wh.transaction():
-        wh.con.execute(f'delete from {table} where "{date_col}" in (select unnest(?::date[]))',
-                       [list(dates)])
-        return wh.append(table, frame)
+class StoredNights:
+    """The nights' inputs read from the warehouse a chunk of sessions at a time (re-iterable: the
+    recommendation reads them again if the contract refuses a row; chains of a year do not fit)."""
+
+    def __init__(self, wh: Warehouse, dates: list[date], signals: dict[date, dict], chunk: int = 20):
+        self.wh, self.dates, self.signals, self.chunk = wh, dates, signals, chunk
+
+    def __iter__(self):
+        from transforms.alvh_nights import NightInputs
+
+        for part in chunks(self.dates, self.chunk):
+            spx = reads.option_chains(self.wh, "SPX", dates=part, columns=REC_QUOTE_COLUMNS)
+            vix = reads.option_chains(self.wh, "VIX", dates=part, columns=REC_QUOTE_COLUMNS)
+            vx = reads.on_dates(self.wh, "raw.vx_futures", part, "trade_date")
+            spx_d, vix_d, vx_d = _by_day(spx, "quote_date"), _by_day(vix, "quote_date"), _by_day(vx, "trade_date")
+            for d in part:
+                yield NightInputs(d, spx_d.get(d, spx.clear()), vix_d.get(d, vix.clear()),
+                                  vx_d.get(d, vx.clear()), self.signals.get(d))
 
 
 @task(name="build-recommendations", cache_policy=NO_CACHE)
@@ -260,76 +237,39 @@ def build_recommendations(wh: Warehouse, dates: list[date], settings: Settings) 
     """core.recommendations, _legs and _payoff night by night (each night sees the previous one's
     row: size caps in an unwind, the widened condor carried for roll guidance).
 
-    The nights are computed in memory, in order, from chains read a chunk of sessions at a time,
-    and each table is gated and written once. A night's `prev` is the latest 'ok' row before it
-    that the table would hold: stored rows of other sessions, or tonight's build's rows that pass
-    the contract (a refused row is never a `prev`, as when the nights were written one by one)."""
-    from transforms.alvh import AlvhParams, recommend
+    The nights are computed in memory, in order (transforms/alvh_nights.py), and each table is
+    gated and written once. A night's `prev` is the latest 'ok' row before it that the table would
+    hold: stored rows of other sessions, or tonight's build's rows that pass the contract."""
+    from transforms.alvh import AlvhParams
+    from transforms.alvh_nights import recommend_nights
     from transforms.parity import extrinsic_term
 
-    params = AlvhParams()
     dates = sorted(set(dates))
     if not dates:
         return StepResult("alvh", {})
-    sig = wh.table("core.signals_daily", "date in (select unnest(?::date[]))", [list(dates)])
+    sig = reads.on_dates(wh, "core.signals_daily", dates)
     by_day = {r["date"]: r for r in sig.iter_rows(named=True)}
     # the roll rule's extrinsic term ratio (docs/options.md), merged into each night's signal row
-    if "core.parity_daily" in wh.tables():
-        par = wh.table("core.parity_daily", "quote_date in (select unnest(?::date[]))", [list(dates)])
-        for (d,), night in par.partition_by("quote_date", as_dict=True).items():
-            by_day[d] = {**(by_day.get(d) or {}), **extrinsic_term(night)}
+    par = reads.on_dates(wh, "core.parity_daily", dates, date_col="quote_date")
+    for (d,), night in par.partition_by("quote_date", as_dict=True).items():
+        by_day[d] = {**(by_day.get(d) or {}), **extrinsic_term(night)}
     trust = nights_trust(wh, dates)
     untrusted = [d for d in dates if not trust[d][0]]
     # the latest stored 'ok' row before each night, from sessions this build does not replace
-    stored = wh.sql("select * from core.recommendations where as_of < ? and status = 'ok' and as_of "
-                    "not in (select unnest(?::date[])) order by as_of", [dates[-1], list(dates)])
-    stored_ok = list(stored.iter_rows(named=True))
+    stored_ok = list(reads.ok_recommendations(wh, dates[-1], dates).iter_rows(named=True))
+    verdicts = []
 
-    def nights(refused: frozenset[date]) -> list:
-        recs = []
-        built: dict | None = None  # the latest 'ok' row built so far (not refused)
-        k = 0
-        for part in chunks(dates, 20):
-            spx = reads.option_chains(wh, "SPX", dates=part, columns=REC_QUOTE_COLUMNS)
-            vix = reads.option_chains(wh, "VIX", dates=part, columns=REC_QUOTE_COLUMNS)
-            vx = wh.table("raw.vx_futures", "trade_date in (select unnest(?::date[]))", [part])
-            spx_d, vix_d, vx_d = _by_day(spx, "quote_date"), _by_day(vix, "quote_date"), _by_day(vx, "trade_date")
-            for d in part:
-                while k < len(stored_ok) and stored_ok[k]["as_of"] < d:
-                    k += 1
-                before = stored_ok[k - 1] if k else None
-                prev = built if built is not None and (before is None or built["as_of"] > before["as_of"]) \
-                    else before
-                trusted, why = trust[d]
-                rec = recommend(d, spx_d.get(d, spx.clear()), signals=by_day.get(d),
-                                vix_quotes=vix_d.get(d, vix.clear()),
-                                vx_futures=vx_d.get(d, vx.clear()), prev=prev, params=params,
-                                trusted=trusted, untrusted_reason=why)
-                recs.append(rec)
-                row = rec.row if rec.summary.height else None
-                if row is not None and row["status"] == "ok" and d not in refused:
-                    built = row
-        return recs
+    def accept(summary: pl.DataFrame) -> pl.DataFrame:  # the table's contract, nothing written yet
+        verdicts.append(judge("core.recommendations", summary, dates, "as_of"))
+        return verdicts[-1].good
 
+    nights = recommend_nights(StoredNights(wh, dates, by_day),
+                              stored_ok, trust, AlvhParams(), accept)
     counts: dict[str, int] = {}
     with wh.transaction():
-        refused: frozenset[date] = frozenset()
-        while True:
-            recs = nights(refused)
-            summary = pl.concat([r.summary for r in recs], how="vertical")
-            good = gate(wh, "core.recommendations", summary, dates, "as_of")
-            ok = set(summary.filter(pl.col("status") == "ok")["as_of"].to_list())
-            now_refused = frozenset(ok - set(good["as_of"].to_list()))
-            if now_refused == refused:
-                break
-            # rare: the contract refused an 'ok' row, which then cannot be a later night's prev.
-            # Rebuild with exactly this pass's refusals: each pass settles at least the earliest
-            # night where they changed, so this ends with the night-by-night result.
-            refused = now_refused
-        counts["core.recommendations"] = replace_dated(wh, "core.recommendations", good, dates, "as_of")
+        counts["core.recommendations"] = write_judged(wh, verdicts[-1], dates, "as_of")
         for table, part in (("core.recommendation_legs", "legs"), ("core.recommendation_payoff", "payoff")):
-            frame = pl.concat([getattr(r, part) for r in recs], how="vertical")
-            counts[table] = write_dated(wh, table, frame, dates, date_col="as_of")
+            counts[table] = write_dated(wh, table, nights.frame(part), dates, date_col="as_of")
     note = f"untrusted, no recommendation: {', '.join(map(str, untrusted))}" if untrusted else ""
     return StepResult("alvh", counts, note)
 
@@ -342,12 +282,11 @@ def build_backtest(wh: Warehouse, dates: list[date], settings: Settings) -> Step
     from transforms.backtest import BacktestParams, Inputs, backtest, backtest_metrics
 
     params = BacktestParams()
-    stored = wh.scalar("select max(date) from core.backtest_daily")
+    stored = reads.last_date(wh, "core.backtest_daily")
     end = max([*dates, *([stored] if stored else [])])
     cols = ("quote_date", "root", "expiry", "strike", "right", "underlying", "spot", "bid", "ask",
             "iv", "delta")
-    quotes = {u: reads.option_chains(wh, u, end=end, columns=cols, where="expiry >= quote_date and "
-                                     "expiry - quote_date <= ?", params=(dte,))
+    quotes = {u: reads.option_chains(wh, u, end=end, columns=cols, max_dte=dte)
               for u, dte in (("SPX", params.alvh.max_dte + 1), ("VIX", 150))}
     if quotes["SPX"].is_empty():
         return StepResult("backtest", {}, "no SPX chains stored")
@@ -359,10 +298,8 @@ def build_backtest(wh: Warehouse, dates: list[date], settings: Settings) -> Step
     daily, trades = out["core.backtest_daily"], out["core.backtest_trades"]
     metrics = backtest_metrics(daily, trades, [d for d in dates if d <= end], params)
     with wh.transaction():
-        wh.delete("core.backtest_daily", "date <= ?", [end])
-        wh.delete("core.backtest_trades", "true")
-        counts = {"core.backtest_daily": wh.append("core.backtest_daily", gate(wh, "core.backtest_daily", daily)),
-                  "core.backtest_trades": wh.append("core.backtest_trades", gate(wh, "core.backtest_trades", trades)),
+        counts = {"core.backtest_daily": replace_through(wh, "core.backtest_daily", daily, end),
+                  "core.backtest_trades": replace_all(wh, "core.backtest_trades", trades),
                   "core.backtest_metrics": write_dated(wh, "core.backtest_metrics", metrics, dates,
                                                        date_col="as_of")}
     return StepResult("backtest", counts)

@@ -302,13 +302,13 @@ def report(as_of: AsOfOpt = None, home: HomeOpt = None) -> None:
 
     def body() -> int:
         from flows.report import report as report_flow
+        from warehouse import reads
         from warehouse.db import Warehouse
 
         day = _date(as_of)
         if day is None:
             with Warehouse.open(settings.warehouse_path, read_only=True) as wh:
-                day = wh.scalar("select max(date) from core.gamma_daily where preset = ?",
-                                [settings.gamma_preset])
+                day = reads.last_date(wh, "core.gamma_daily", preset=settings.gamma_preset)
             if day is None:
                 raise ValueError("nothing built yet: run `alvh demo` or `alvh nightly` first")
         console.info(f"report: {report_flow(as_of=day, home=settings.root)}")
@@ -326,12 +326,13 @@ def audit(as_of: AsOfOpt = None, home: HomeOpt = None) -> None:
     def body() -> int:
         from flows.audit import audit as audit_flow
         from flows.audit import print_audit
+        from warehouse import reads
         from warehouse.db import Warehouse
 
         day = _date(as_of)
         if day is None:
             with Warehouse.open(settings.warehouse_path, read_only=True) as wh:
-                day = wh.scalar("select max(quote_date) from raw.option_quotes")
+                day = reads.last_date(wh, "raw.option_quotes", "quote_date")
             if day is None:
                 raise ValueError("nothing loaded yet: run `alvh demo` or `alvh nightly` first")
         res = audit_flow(as_of=day, home=settings.root)

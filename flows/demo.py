@@ -1,6 +1,6 @@
 """The `demo` flow: simulate N sessions of the sample market, build them all, report the last.
 
-It is a backfill of the sample source (flows/backfill.py `load_days`: two worker processes
+It is a backfill of the sample source (flows/writer.py `load_days`: two worker processes
 simulate, land, parse and compute each day's gamma ahead of one writer applying days in date
 order; plain processes, not Prefect task runs, to spare ~500 task runs' API calls) followed by
 the history steps once, the audit of the last night and the last pages. Only the sessions the
@@ -19,16 +19,16 @@ from prefect import flow
 
 from flows import console
 from flows.audit import audit_and_regate
-from flows.backfill import BackfillSummary, _Clock, load_days
 from flows.build import build_sessions
 from flows.nightly import NightSummary, _publish
 from flows.report import render_report
 from flows.runs import run_info
 from flows.settings import Settings, load_settings
+from flows.writer import BackfillSummary, Clock, load_days
 from sources import calendar
 from warehouse import reads
 from warehouse.db import Warehouse
-from warehouse.runs import recording
+from warehouse.runs import last_status, recording
 
 WORKERS = 2  # simulate + parse processes ahead of the writer
 
@@ -65,9 +65,7 @@ def demo(as_of: date, days: int = 260, seed: int | None = None, pages: int = 20,
 
 def _last_run_unfinished(wh: Warehouse, flow_name: str) -> bool:
     """Did the previous run of this flow die (killed, interrupted, crashed) before finishing?"""
-    status = wh.scalar("select status from audit.runs where flow = ? order by started_at desc "
-                       "limit 1", [flow_name])
-    return status in ("running", "abandoned", "failed")
+    return last_status(wh, flow_name) in ("running", "abandoned", "failed")
 
 
 def _demo(wh: Warehouse, settings: Settings, sessions: list[date], run: dict,
@@ -78,7 +76,7 @@ def _demo(wh: Warehouse, settings: Settings, sessions: list[date], run: dict,
                  f"{len(todo)} to simulate and load, {len(sessions) - len(todo)} already here")
     night = NightSummary(sessions[-1])
     loaded = BackfillSummary(sessions[0], sessions[-1], "processes", WORKERS)
-    clock = _Clock(loaded.phases)
+    clock = Clock(loaded.phases)
     if todo:
         # Worker processes (spawned: this one holds a DuckDB connection and threads) simulate,
         # land, parse and compute gamma; this process writes, so both cores are busy.

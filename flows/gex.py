@@ -1,7 +1,8 @@
 """`alvh gex FILE...`: a quick look at dealer gamma of option-chain files, without a warehouse.
 
-Reads each file with the registered readers, runs transforms.gamma.gamma_tables and prints one line
-(or one JSON object) per file and underlying. No DuckDB, no Prefect, nothing written.
+Reads each file with the registered readers, passes its rows through the raw.option_quotes contract
+(flows/gate.py, as ingest does), runs transforms.gamma.gamma_tables and prints one line (or one JSON
+object) per file and underlying. No DuckDB, no Prefect, nothing written.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from flows import console
+from flows.gate import check_parsed
 from sources.base import SourceError
 from sources.formats import parse_file
 from transforms.gamma import GammaConventions, gamma_tables
@@ -38,9 +40,17 @@ def chain_summary(path: Path, conventions: GammaConventions) -> list[dict]:
     if parsed.table != OPTION_TABLE:
         raise SourceError(path, None, f"not an option chain: read as {parsed.format} "
                                       f"({parsed.table}), `alvh gex` needs {OPTION_TABLE}")
-    if parsed.rows.is_empty():
+    # the contract gate, as at ingest: a row raw.option_quotes would refuse is not counted
+    checked = check_parsed(parsed, str(path))
+    if checked.error:
+        raise SourceError(path, None, checked.error.removeprefix(f"{path}: "))
+    if checked.failures.height:
+        first = checked.failures.row(0, named=True)
+        console.warn(f"{path}:{first['line']}: {checked.failures.height:,} row(s) refused by the "
+                     f"{OPTION_TABLE} contract and left out; first: {first['reason']}")
+    if checked.rows.is_empty():
         raise SourceError(path, None, "no option rows")
-    daily = gamma_tables(parsed.rows, conventions)["core.gamma_daily"]
+    daily = gamma_tables(checked.rows, conventions)["core.gamma_daily"]
     out = []
     for row in daily.iter_rows(named=True):
         row = {"file": str(path), **row, "quote_date": row["date"]}

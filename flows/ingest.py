@@ -6,6 +6,7 @@ Wiring only: formats live in sources/, storage in warehouse/. Retries sit on fil
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -13,7 +14,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import console
-from flows.audit import check_parsed, contract_quarantine, with_contract_rejects
+from flows.gate import check_parsed, contract_quarantine, with_contract_rejects
 from flows.settings import Settings, load_settings
 from sources.base import Parsed, SourceError
 from sources.formats import detect, parse_bytes
@@ -130,18 +131,20 @@ class Prepared:
 
     `parsed` is None when the file could not be read (`error` says why); with a policy refusal
     both are set (the refused rows still go to audit.quarantine). Picklable, so a worker process
-    can make it (flows/backfill.py).
+    can make it (flows/workers.py).
     """
 
     format: str | None
     parsed: Parsed | None
     error: str | None
     unrecognised: bool = False
-    contract_failures: pl.DataFrame | None = None  # rows refused by the table's contract (flows/audit.py)
+    contract_failures: pl.DataFrame | None = None  # rows refused by the table's contract (flows/gate.py)
 
 
-def prepare_one(item: Landed, home: Path, max_reject_ratio: float) -> Prepared:
-    """Read and judge one landed file (CPU only: no warehouse, safe in any worker)."""
+def prepare_one(item: Landed, home: Path, max_reject_ratio: float,
+                not_after: date | None = None) -> Prepared:
+    """Read and judge one landed file (CPU only: no warehouse, safe in any worker). `not_after`:
+    the night being loaded, when later than tomorrow (flows/gate.py `row_context`)."""
     if item.error:
         return Prepared(None, None, item.error, unrecognised=True)
     shown = item.landed.original_path
@@ -152,7 +155,7 @@ def prepare_one(item: Landed, home: Path, max_reject_ratio: float) -> Prepared:
         return Prepared(item.format, None, e.one_line())
     # The contract at the parse boundary: rows breaking the table's pandera model are refused
     # (audit.quarantine, check_name = the check) and count against the reject ratio.
-    checked = check_parsed(parsed, shown)
+    checked = check_parsed(parsed, shown, not_after)
     refusal = checked.error or _policy(with_contract_rejects(parsed, checked), shown, max_reject_ratio)
     # `fatal` is summarised in `refusal`; dropping it keeps Prepared picklable (SourceError is not).
     return Prepared(parsed.format, replace(parsed, rows=checked.rows, fatal=None), refusal,
@@ -192,21 +195,22 @@ def load_prepared(wh: Warehouse, item: Landed, prep: Prepared, batch_id: str,
 
 def load_one(wh: Warehouse, item: Landed, home: Path, batch_id: str, *, force: bool,
              max_reject_ratio: float, provenance: dict | None = None,
-             prepared: Prepared | None = None) -> FileOutcome:
+             prepared: Prepared | None = None, not_after: date | None = None) -> FileOutcome:
     """Load one landed file unless its bytes are known; `prepared` skips the parse (backfill)."""
     lf = item.landed
     prior = known_file(wh, lf.file_id)
     if prior is not None and not force:
         return FileOutcome(lf.original_path, "known", prior["format"], prior["table_name"],
                            file_id=lf.file_id)
-    prep = prepared if prepared is not None else prepare_one(item, home, max_reject_ratio)
+    prep = prepared if prepared is not None else prepare_one(item, home, max_reject_ratio, not_after)
     return load_prepared(wh, item, prep, batch_id, provenance)
 
 
 def load_many(wh: Warehouse, items: list[Landed], home: Path, batch_id: str, *,
               max_reject_ratio: float, force: bool = False,
               provenance: dict[str, dict] | None = None,
-              prepared: list[Prepared] | None = None) -> list[FileOutcome]:
+              prepared: list[Prepared] | None = None,
+              not_after: date | None = None) -> list[FileOutcome]:
     """`load_one` for each item in turn (same outcomes, same warehouse), in one transaction and
     one batched load (`warehouse.files.load_batch`). Known bytes are skipped, unless `force`
     (then each file is reloaded on its own); `prepared` (aligned with `items`) skips the parse."""
@@ -215,7 +219,8 @@ def load_many(wh: Warehouse, items: list[Landed], home: Path, batch_id: str, *,
 
     if force:
         return [load_one(wh, item, home, batch_id, force=True, max_reject_ratio=max_reject_ratio,
-                         provenance=prov(item), prepared=prepared[i] if prepared else None)
+                         provenance=prov(item), prepared=prepared[i] if prepared else None,
+                         not_after=not_after)
                 for i, item in enumerate(items)]
     known = {k: (v["format"], v["table_name"])
              for k, v in known_files(wh, [x.landed.file_id for x in items]).items()}
@@ -227,7 +232,7 @@ def load_many(wh: Warehouse, items: list[Landed], home: Path, batch_id: str, *,
             fmt, table = known[lf.file_id]
             outcomes[i] = FileOutcome(lf.original_path, "known", fmt, table, file_id=lf.file_id)
             continue
-        prep = prepared[i] if prepared is not None else prepare_one(item, home, max_reject_ratio)
+        prep = prepared[i] if prepared is not None else prepare_one(item, home, max_reject_ratio, not_after)
         ld = file_load(item, prep, batch_id, prov(item))
         known[lf.file_id] = (ld.format, ld.table)
         todo.append((i, item, prep, ld))
@@ -244,11 +249,12 @@ LOAD_CHUNK = 64  # files parsed, then loaded in one transaction (bounds the fram
 @task(name="load-files", cache_policy=NO_CACHE)
 def load_files(wh: Warehouse, items: list[Landed], home: Path, batch_id: str, *,
                force: bool = False, max_reject_ratio: float = 0.01, show: bool = True,
-               provenance: dict[str, dict] | None = None) -> IngestSummary:
+               provenance: dict[str, dict] | None = None, not_after: date | None = None) -> IngestSummary:
     outcomes: list[FileOutcome] = []
     for start in range(0, len(items), LOAD_CHUNK):
         for o in load_many(wh, items[start:start + LOAD_CHUNK], home, batch_id, force=force,
-                           max_reject_ratio=max_reject_ratio, provenance=provenance):
+                           max_reject_ratio=max_reject_ratio, provenance=provenance,
+                           not_after=not_after):
             outcomes.append(o)
             if show:
                 (console.error if o.failed else console.info)(o.line())
@@ -257,13 +263,15 @@ def load_files(wh: Warehouse, items: list[Landed], home: Path, batch_id: str, *,
 
 def ingest_paths(wh: Warehouse, settings: Settings, paths: list[Path], *, label: str = "ingest",
                  force: bool = False, show: bool = True,
-                 provenance: dict[str, dict] | None = None) -> IngestSummary:
-    """Land + load inside a running flow (used by `ingest`, `nightly` and `demo`)."""
+                 provenance: dict[str, dict] | None = None, not_after: date | None = None) -> IngestSummary:
+    """Land + load inside a running flow (used by `ingest`, `nightly` and `demo`). `not_after`:
+    the night being loaded (rows may be dated up to it even when that is after tomorrow)."""
     files = expand_paths(paths)
     landed = land_files(files, settings.root)
     batch = batch_id_for([x.landed.file_id for x in landed], label)
     return load_files(wh, landed, settings.root, batch, force=force,
-                      max_reject_ratio=settings.max_reject_ratio, show=show, provenance=provenance)
+                      max_reject_ratio=settings.max_reject_ratio, show=show, provenance=provenance,
+                      not_after=not_after)
 
 
 @flow(name="ingest")
@@ -272,8 +280,3 @@ def ingest(paths: list[Path], force: bool = False, home: Path | None = None) -> 
     settings = load_settings(home=home)
     with Warehouse.open(settings.warehouse_path, lock_timeout_s=settings.lock_timeout_s) as wh:
         return ingest_paths(wh, settings, paths, force=force)
-
-
-def quarantine_preview(wh: Warehouse, file_id: str, n: int = 3) -> pl.DataFrame:
-    return wh.sql("select line, reason from audit.quarantine where file_id = ? order by line limit ?",
-                  [file_id, n])

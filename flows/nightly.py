@@ -17,13 +17,14 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from flows import console
-from flows.audit import audit_and_regate, set_ingest_horizon
+from flows.audit import audit_and_regate
 from flows.build import build_sessions
 from flows.ingest import IngestSummary, ingest_paths
 from flows.report import render_report
 from flows.runs import run_info
 from flows.settings import Settings, load_settings
 from sources import calendar
+from warehouse import reads
 from warehouse.db import Warehouse
 from warehouse.runs import recording
 
@@ -74,8 +75,7 @@ def write_sample_history(first_day: date, seed: int, drops: Path, years: float =
 
 
 def _needs_history(wh: Warehouse, first_day: date) -> bool:
-    n = wh.scalar("select count(*) from raw.index_bars where symbol = 'SPX' and date < ?", [first_day])
-    return not n
+    return not reads.has_spx_bars_before(wh, first_day)
 
 
 def _discard_drop(folder: Path, ing: IngestSummary) -> None:
@@ -87,20 +87,14 @@ def _discard_drop(folder: Path, ing: IngestSummary) -> None:
 def _headline_markdown(s: NightSummary, wh: Warehouse) -> str:
     """The night in a few lines for the Prefect UI: regime and score, the recommendation, dealer
     gamma and VIX, the backtest, and where the report is. Each part only when its table has it."""
-    def row(query: str) -> dict | None:
-        try:
-            f = wh.sql(query, [s.as_of])
-        except Exception:  # a table this home does not have yet
-            return None
-        return f.row(0, named=True) if f.height else None
-
+    part = reads.night_headline(wh, s.as_of)
     lines = [f"# ALVH night {s.as_of}", "", f"**Status:** {s.status}", ""]
-    sig = row("select regime, unwind_score from core.signals_daily where date = ?")
+    sig = part["signals"]
     if sig:
         score = sig["unwind_score"]
         lines.append(f"- **Regime {sig['regime']}**, unwind score "
                      f"{'n/a' if score is None else f'{score:.0f}'} / 100")
-    rec = row("select * from core.recommendations where as_of = ?")
+    rec = part["recommendation"]
     if rec and rec.get("status") == "ok":
         lines.append(f"- Recommendation: {rec['structure'].replace('+', ' + ')} · {rec['contracts']} x "
                      f"{rec['root']} {rec['expiry']} {rec['long_put']:g}/{rec['short_put']:g} P · "
@@ -108,17 +102,15 @@ def _headline_markdown(s: NightSummary, wh: Warehouse) -> str:
                      f"max loss {rec['max_loss_usd']:,.0f} USD")
     elif rec:
         lines.append(f"- No recommendation: {rec.get('skip_reason') or rec.get('status')}")
-    g = row("select spot, spot_gex_usd, zero_gamma from core.gamma_daily where date = ? and "
-            "underlying = 'SPX' order by preset limit 1")
+    g = part["gamma"]
     if g:
         flip = "" if g["zero_gamma"] is None else f", flip {g['zero_gamma']:,.0f}"
         lines += [f"- SPX {g['spot']:,.2f}; net spot GEX {g['spot_gex_usd'] / 1e9:+,.2f} bn USD per 1 % move{flip}"]
-    v = row("select vix, vix_vix3m_ratio from core.vol_daily where date = ?")
+    v = part["vol"]
     if v and v["vix"] is not None:
         ratio = "" if v["vix_vix3m_ratio"] is None else f", VIX/VIX3M {v['vix_vix3m_ratio']:.3f}"
         lines.append(f"- VIX {v['vix']:.2f}{ratio}")
-    bt = row("select cagr, sharpe, max_drawdown, irr from core.backtest_metrics where as_of = ? and "
-             "strategy = 'alvh'")
+    bt = part["backtest"]
     if bt and bt["cagr"] is not None:
         fmt = lambda x, k="%": "n/a" if x is None else (f"{x * 100:+.1f} %" if k == "%" else f"{x:.2f}")  # noqa: E731
         lines.append(f"- ALVH backtest: CAGR {fmt(bt['cagr'])}, Sharpe {fmt(bt['sharpe'], 'x')}, "
@@ -136,11 +128,10 @@ def _headline_markdown(s: NightSummary, wh: Warehouse) -> str:
 def run_night(wh: Warehouse, settings: Settings, as_of: date, *, source: str, drop: Path | None,
               run: dict) -> NightSummary:
     summary = NightSummary(as_of)
-    set_ingest_horizon(as_of)
     if source == "sample":
         if _needs_history(wh, as_of):
             hist = write_sample_history(as_of, settings.seed, settings.drops)
-            ing = ingest_paths(wh, settings, [hist], label=f"history-{as_of}")
+            ing = ingest_paths(wh, settings, [hist], label=f"history-{as_of}", not_after=as_of)
             summary.absorb(ing)
             _discard_drop(hist, ing)
         folder = write_sample_drop(as_of, settings.seed, settings.drops)
@@ -161,7 +152,7 @@ def run_night(wh: Warehouse, settings: Settings, as_of: date, *, source: str, dr
         from sources.live.run import manifest_provenance  # fetched files: source, URL, fetched_at
 
         ing = ingest_paths(wh, settings, [folder], label=f"night-{as_of}",
-                           provenance=manifest_provenance(folder))
+                           provenance=manifest_provenance(folder), not_after=as_of)
         summary.absorb(ing)
         if source == "sample":
             _discard_drop(folder, ing)

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import polars as pl
 
-from flows import console
+from flows import console, gate
 from flows.settings import Settings, load_settings
+from warehouse import reads
 from warehouse.db import Warehouse
 
 STRATEGIES = ("cndr_replica", "plain_ic", "spx")
@@ -53,8 +54,8 @@ def run_research(wh: Warehouse, settings: Settings, history_dir: Path, start: da
     from transforms.research.market import market_frame, pick_tbill, tracking
 
     failed = land_history(wh, settings, history_dir, show=show)
-    bars = wh.sql("select symbol, date, close from raw.index_bars where date <= ? order by symbol, date", [end])
-    macro = wh.sql("select series_id, date, value from raw.macro_series order by series_id, date")
+    bars = reads.index_closes_until(wh, end)
+    macro = reads.macro_series_all(wh)
     market, rate_source = market_frame(bars, start, end, pick_tbill(macro))
     if market.height == 0:
         raise ValueError(f"{history_dir}: no SPX session with a VIX close between {start} and {end} "
@@ -98,14 +99,13 @@ def run_research(wh: Warehouse, settings: Settings, history_dir: Path, start: da
         rep = daily_rows[list(curves).index("cndr_replica")]
         summary, per_year = tracking(rep, cndr.select("date", "close"))
 
-    with wh.transaction():
-        for table in ("research.backtest_daily", "research.metrics", "research.tracking"):
-            wh.con.execute(f"delete from {table} where run_id = ?", [run_id])
-        wh.append("research.backtest_daily", pl.concat(daily_rows))
-        wh.append("research.metrics", metrics)
-        if per_year.height:
-            wh.append("research.tracking", per_year.with_columns(
-                run_id=pl.lit(run_id), benchmark=pl.lit("CNDR"), year=pl.col("year").cast(pl.Int32)))
+    tracked = per_year.with_columns(run_id=pl.lit(run_id), benchmark=pl.lit("CNDR"),
+                                    year=pl.col("year").cast(pl.Int32)) if per_year.height else None
+    with wh.transaction():  # a run replaces its own rows (run_id names its inputs and strategies)
+        gate.write_partitions(wh, "research.backtest_daily", pl.concat(daily_rows), by=["run_id"])
+        gate.write_partitions(wh, "research.metrics", metrics, by=["run_id"])
+        if tracked is not None:
+            gate.write_partitions(wh, "research.tracking", tracked, by=["run_id"])
     return ResearchResult(run_id, rate_source, market.height, metrics, summary, per_year, failed)
 
 

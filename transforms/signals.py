@@ -463,13 +463,3 @@ def signals_daily(gamma_daily: pl.DataFrame | None, funding_daily: pl.DataFrame 
 def params_json(p: BaseModel) -> str:
     return json.dumps(p.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
 
-
-_EVIDENCE_NAMES = ("EVIDENCE_SCHEMA", "forward_outcomes", "signal_evidence")
-
-
-def __getattr__(name: str):
-    """The forward-outcome study lives in transforms.evidence; its names stay importable from here."""
-    if name in _EVIDENCE_NAMES:
-        from transforms import evidence
-        return getattr(evidence, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator, Sequence
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +17,8 @@ from typing import Any, Literal
 import duckdb
 import polars as pl
 from filelock import FileLock, Timeout
+
+from warehouse.trust import TrustReads
 
 WriteMode = Literal["replace", "merge"]
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
@@ -111,7 +114,7 @@ class Warehouse:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, path: Path | None, lock: FileLock | None,
                  read_only: bool):
-        self.con = con
+        self._con = con  # private: every query and write goes through a named method
         self.path = path
         self._lock = lock
         self.read_only = read_only
@@ -119,6 +122,7 @@ class Warehouse:
         self._columns: dict[str, list[str]] = {}  # table -> columns; the schema changes only in
         # ensure_schema, which clears it (a backfill writes ~20 frames a session: 4 ms each saved)
         self._defaults: dict[str, bool] = {}  # table -> a column has a DEFAULT (same lifetime)
+        self.trust = TrustReads(self)  # the audit verdict's queries (expectations/trust.py)
 
     # -- opening -----------------------------------------------------------------------------
     @classmethod
@@ -163,7 +167,7 @@ class Warehouse:
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
-            self.con.close()
+            self._con.close()
         if self._lock is not None and self._lock.is_locked:
             self._lock.release()
 
@@ -183,17 +187,17 @@ class Warehouse:
             "select table_schema || '.' || table_name as t, column_name, data_type "
             "from information_schema.columns order by t, ordinal_position").fetchall()
         expected.close()
-        have = {(t, c): d for t, c, d in self.con.sql(
+        have = {(t, c): d for t, c, d in self._con.sql(
             "select table_schema || '.' || table_name, column_name, data_type "
             "from information_schema.columns").fetchall()}
         tables = {t for t, _ in have}
         self._columns.clear()
         self._defaults.clear()
         for sql in ddl_statements():
-            self.con.execute(sql)
+            self._con.execute(sql)
         for t, col, dtype in want:
             if t in tables and (t, col) not in have:
-                self.con.execute(f"alter table {t} add column {q(col)} {dtype}")
+                self._con.execute(f"alter table {t} add column {q(col)} {dtype}")
             elif (t, col) in have and have[(t, col)] != dtype:
                 raise SchemaMismatch(
                     f"{self.path}: {t}.{col} is {have[(t, col)]} but the code expects {dtype}; "
@@ -203,7 +207,7 @@ class Warehouse:
         cached = self._columns.get(table)
         if cached is None:
             schema, name = _table(table).split(".")
-            rows = self.con.execute(
+            rows = self._con.execute(
                 "select column_name, column_default from information_schema.columns where "
                 "table_schema = ? and table_name = ? order by ordinal_position",
                 [schema, name]).fetchall()
@@ -225,15 +229,15 @@ class Warehouse:
         if self._in_tx:
             yield self
             return
-        self.con.execute("begin transaction")
+        self._con.execute("begin transaction")
         self._in_tx = True
         try:
             yield self
         except BaseException:
-            self.con.execute("rollback")
+            self._con.execute("rollback")
             raise
         else:
-            self.con.execute("commit")
+            self._con.execute("commit")
         finally:
             self._in_tx = False
 
@@ -247,7 +251,7 @@ class Warehouse:
         _alvh_frame = frame.to_arrow(compat_level=pl.CompatLevel.newest())  # noqa: F841 - read by name
         out = []
         for sql in statements:  # not a comprehension: DuckDB looks in this very frame's locals
-            out.append(self.con.execute(sql).fetchall())
+            out.append(self._con.execute(sql).fetchall())
         return out
 
     def _check_columns(self, table: str, frame: pl.DataFrame) -> None:
@@ -302,7 +306,7 @@ class Warehouse:
         where = _key_filter(frame, by)
         with self.transaction():
             if where is not None:  # a few keys: a plain filter (no join, no scan of the frame)
-                deleted = self.con.execute(
+                deleted = self._con.execute(
                     f"delete from {table} t where {where[0]}{returning}", where[1]).fetchall()
                 self._with_frame(frame, [f"insert into {table} by name select * from {_FRAME}"])
             else:
@@ -314,7 +318,42 @@ class Warehouse:
         return list(dict.fromkeys(r[0] for r in deleted if r[0] is not None)) if lineage else []
 
     def delete(self, table: str, where: str, params: Sequence[Any] = ()) -> None:
-        self.con.execute(f"delete from {_table(table)} where {where}", list(params))
+        self._con.execute(f"delete from {_table(table)} where {where}", list(params))
+
+    def replace_dates(self, table: str, frame: pl.DataFrame, dates: Sequence[date],
+                      date_col: str = "date") -> int:
+        """Empty the partitions `date_col in dates`, then insert `frame` (its rows for those dates:
+        the caller filtered it), in one transaction. A date absent from the frame stays empty."""
+        table = _table(table)
+        with self.transaction():
+            self._con.execute(f"delete from {table} where {q(date_col)} in (select unnest(?::date[]))",
+                              [list(dates)])
+            return self.append(table, frame)
+
+    def replace_through(self, table: str, frame: pl.DataFrame, end: date,
+                        date_col: str = "date") -> int:
+        """Delete every row dated up to `end`, then insert `frame`, in one transaction."""
+        table = _table(table)
+        with self.transaction():
+            self._con.execute(f"delete from {table} where {q(date_col)} <= ?", [end])
+            return self.append(table, frame)
+
+    def replace_all(self, table: str, frame: pl.DataFrame) -> int:
+        """Delete every row of `table`, then insert `frame`, in one transaction."""
+        table = _table(table)
+        with self.transaction():
+            self._con.execute(f"delete from {table}")
+            return self.append(table, frame)
+
+    def delete_partitions(self, table: str, keys: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Delete the rows whose `keys` equal one of `rows` (nulls matching nulls)."""
+        where = " and ".join(f"{q(k)} is not distinct from ?" for k in keys)
+        for row in rows:
+            self._con.execute(f"delete from {_table(table)} where {where}", list(row))
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """Run one SQL statement inside warehouse/ (or a test's setup); its rows, drained."""
+        return self._con.execute(statement, list(params)).fetchall()
 
     def append(self, table: str, frame: pl.DataFrame) -> int:
         if frame.is_empty():
@@ -325,19 +364,19 @@ class Warehouse:
     # -- reads ---------------------------------------------------------------------------------
     def sql(self, query: str, params: Sequence[Any] | dict | None = None) -> pl.DataFrame:
         """Run a select and return a polars frame (HUGEINT sums come back as Int64)."""
-        df = self.con.sql(query, params=params or None).pl()
+        df = self._con.sql(query, params=params or None).pl()
         casts = {c: pl.Int64 for c, t in df.schema.items() if isinstance(t, pl.Decimal) and t.scale == 0}
         return df.cast(casts) if casts else df
 
     def one(self, query: str, params: Sequence[Any] = ()) -> tuple:
         """The single row of a query (fully drained, as DuckDB 2.0 requires)."""
-        rows = self.con.execute(query, list(params)).fetchall()
+        rows = self._con.execute(query, list(params)).fetchall()
         if len(rows) != 1:
             raise ValueError(f"expected one row, got {len(rows)}: {query}")
         return rows[0]
 
     def scalar(self, query: str, params: Sequence[Any] = ()) -> Any:
-        rows = self.con.execute(query, list(params)).fetchall()  # drain: DuckDB 2.0 blocks otherwise
+        rows = self._con.execute(query, list(params)).fetchall()  # drain: DuckDB 2.0 blocks otherwise
         return rows[0][0] if rows else None
 
     def table(self, table: str, where: str = "", params: Sequence[Any] = (),
@@ -350,7 +389,7 @@ class Warehouse:
         return self.sql(query, list(params)) if params else self.sql(query)
 
     def tables(self) -> list[str]:
-        return [r[0] for r in self.con.sql(
+        return [r[0] for r in self._con.sql(
             "select table_schema || '.' || table_name from information_schema.tables "
             "where table_schema in ('audit', 'raw', 'core') order by 1").fetchall()]
 
@@ -358,7 +397,7 @@ class Warehouse:
         """(rows, order-independent hash of every row) over all columns but `exclude`."""
         cols = [c for c in self.columns(table) if c not in exclude]
         struct = "{" + ", ".join(f"'{c}': {q(c)}" for c in cols) + "}"
-        n, h = self.con.execute(
+        n, h = self._con.execute(
             f"select count(*), coalesce(sum(hash({struct})::hugeint) % 9223372036854775783, 0)"
             f"::bigint from {_table(table)}").fetchall()[0]
         return int(n), int(h)

@@ -82,9 +82,9 @@ def known_files(wh: Warehouse, file_ids: Sequence[str]) -> dict[str, dict]:
     """file_id -> {format, table_name, status, error, original_path} of the registered ones."""
     if not file_ids:
         return {}
-    rows = wh.con.execute(
+    rows = wh.execute(
         "select file_id, format, table_name, status, error, original_path from audit.files "
-        "where file_id in (select unnest(?::varchar[]))", [list(dict.fromkeys(file_ids))]).fetchall()
+        "where file_id in (select unnest(?::varchar[]))", [list(dict.fromkeys(file_ids))])
     return {r[0]: dict(zip(("format", "table_name", "status", "error", "original_path"), r[1:],
                            strict=True)) for r in rows}
 
@@ -193,8 +193,8 @@ def _supersede(wh: Warehouse, candidates: dict[str, list[str]]) -> None:
     ids = list(dict.fromkeys(f for t in tables for f in candidates[t]))
     gone = " and ".join(f"not exists (select 1 from {t} t where t.file_id = f.file_id)"
                         for t in tables)
-    wh.con.execute(f"update audit.files f set status = 'superseded' where file_id in "
-                   f"(select unnest(?::varchar[])) and {_SUPERSEDABLE} and {gone}", [ids])
+    wh.execute(f"update audit.files f set status = 'superseded' where file_id in "
+               f"(select unnest(?::varchar[])) and {_SUPERSEDABLE} and {gone}", [ids])
 
 
 def _write_file(wh: Warehouse, ld: FileLoad, batch_id: str, keys: list[tuple]) -> None:
@@ -245,7 +245,7 @@ def load_file(
                 _write_file(wh, ld, batch_id, keys)
         for frame in _quarantine_frames(ld, batch_id):
             wh.append("audit.quarantine", frame)
-        wh.con.execute(
+        wh.execute(
             f"insert or replace into audit.files ({', '.join(_REGISTRY)}) values "
             f"({', '.join('?' * len(_REGISTRY))})",
             _registry_values(ld, res, batch_id, (landed_at or datetime.now(UTC)).replace(tzinfo=None)))

@@ -5,7 +5,7 @@ Reads only; writes live in db.py and files.py.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import polars as pl
 
@@ -49,10 +49,11 @@ QUOTE_KEYS = ("quote_date", "root", "expiry", "strike", "right")  # the grain of
 
 
 def option_chains(wh: Warehouse, underlying: str = "SPX", *, dates: list[date] | None = None,
-                  end: date | None = None, columns: tuple[str, ...] | None = None, where: str = "",
-                  params: tuple = ()) -> pl.DataFrame:
+                  end: date | None = None, columns: tuple[str, ...] | None = None,
+                  max_dte: int | None = None) -> pl.DataFrame:
     """raw.option_quotes of `underlying` for the sessions `dates` (or every session up to `end`),
-    only `columns` (all when None), narrowed by an optional SQL condition: the rows `option_quotes`
+    only `columns` (all when None), only unexpired contracts of at most `max_dte` calendar days
+    when given: the rows `option_quotes`
     returns, in its order (quote_date, root, expiry, strike, right: the table's grain, so the
     order is total). Sorted in polars: a year of SPX chains (2.5M rows) reads in ~1.2 s wall
     against ~2.9 s with DuckDB's ORDER BY on the 2 busy cores here."""
@@ -64,9 +65,9 @@ def option_chains(wh: Warehouse, underlying: str = "SPX", *, dates: list[date] |
     if end is not None:
         clauses.append("quote_date <= ?")
         args.append(end)
-    if where:
-        clauses.append(f"({where})")
-        args.extend(params)
+    if max_dte is not None:
+        clauses.append("(expiry >= quote_date and expiry - quote_date <= ?)")
+        args.append(max_dte)
     df = wh.sql(f"select {cols} from raw.option_quotes where {' and '.join(clauses)}", args)
     df = df.sort(list(QUOTE_KEYS), maintain_order=True)
     return df if columns is None else df.select(columns)
@@ -127,3 +128,115 @@ def files_for_date(wh: Warehouse, as_of: date) -> pl.DataFrame:
         "select f.file_id, u.table_name, f.original_path, f.landing_path, f.format, f.status, "
         "f.rows_written, f.rows_quarantined from audit.files f join (" + " union ".join(parts) +
         ") u using (file_id) order by u.table_name, f.landing_path", [as_of])
+
+
+# -- named reads of the build and the flows (each once: the flows hold no SQL) --------------------
+
+
+def first_date(wh: Warehouse, table: str, date_col: str = "date") -> date | None:
+    """The earliest `date_col` of `table` (None when empty)."""
+    return wh.scalar(f'select min("{date_col}") from {table}')
+
+
+def last_date(wh: Warehouse, table: str, date_col: str = "date", *, preset: str | None = None) -> date | None:
+    """The latest `date_col` of `table` (of one gamma `preset` when given; None when empty)."""
+    if preset is None:
+        return wh.scalar(f'select max("{date_col}") from {table}')
+    return wh.scalar(f'select max("{date_col}") from {table} where preset = ?', [preset])
+
+
+def on_dates(wh: Warehouse, table: str, dates: list[date], date_col: str = "date") -> pl.DataFrame:
+    """The rows of `table` dated one of `dates` (in storage order)."""
+    return wh.table(table, f'"{date_col}" in (select unnest(?::date[]))', [list(dates)])
+
+
+def gamma_history(wh: Warehouse, preset: str, end: date, underlying: str | None = None) -> pl.DataFrame:
+    """core.gamma_daily of a preset (and underlying) up to `end`, ordered by date."""
+    if underlying is None:
+        return wh.table("core.gamma_daily", "preset = ? and date <= ?", [preset, end], order_by="date")
+    return wh.table("core.gamma_daily", "underlying = ? and preset = ? and date <= ?",
+                    [underlying, preset, end], order_by="date")
+
+
+def built_gamma_dates(wh: Warehouse, preset: str, start: date, end: date) -> set[date]:
+    """Sessions in [start, end] with a core.gamma_daily row of `preset`."""
+    return set(wh.sql("select distinct date from core.gamma_daily where preset = ? and date between ? and ?",
+                      [preset, start, end])["date"].to_list())
+
+
+def perp_rows_before(wh: Warehouse, table: str, ts_col: str, before: datetime | date) -> pl.DataFrame:
+    """raw.perp_open_interest / raw.perp_liquidations stamped before `before`, by venue, symbol, time."""
+    return wh.table(table, f'"{ts_col}" < ?', [before], order_by=f'venue, symbol, "{ts_col}"')
+
+
+def funding_rates_before(wh: Warehouse, before: datetime | date) -> pl.DataFrame:
+    """raw.funding_rates stamped before `before`, by venue, symbol, time."""
+    return wh.table("raw.funding_rates", "funding_ts < ?", [before], order_by="venue, symbol, funding_ts")
+
+
+def macro_events(wh: Warehouse) -> pl.DataFrame:
+    return wh.table("raw.macro_events", order_by="date, event")
+
+
+def funding_daily(wh: Warehouse, venue: str, symbol: str, end: date) -> pl.DataFrame:
+    """core.funding_daily of one venue and symbol up to `end`, ordered by date."""
+    return wh.table("core.funding_daily", "venue = ? and symbol = ? and date <= ?", [venue, symbol, end],
+                    order_by="date")
+
+
+def ok_recommendations(wh: Warehouse, before: date, excluding: list[date]) -> pl.DataFrame:
+    """Stored 'ok' core.recommendations rows dated before `before` and not in `excluding`, by date."""
+    return wh.sql("select * from core.recommendations where as_of < ? and status = 'ok' and as_of "
+                  "not in (select unnest(?::date[])) order by as_of", [before, list(excluding)])
+
+
+def recommendation_status(wh: Warehouse, as_of: date) -> str | None:
+    return wh.scalar("select status from core.recommendations where as_of = ?", [as_of])
+
+
+def spx_rows_of_files(wh: Warehouse, day: date, file_ids: list[str]) -> tuple[int, int]:
+    """(SPX option rows stored for `day`, how many of them come from none of `file_ids`)."""
+    n, foreign = wh.one(
+        "select count(*), count(*) filter (where file_id is null or file_id not in "
+        "(select unnest(?::varchar[]))) from raw.option_quotes where underlying = 'SPX' and "
+        "quote_date = ?", [list(file_ids), day])
+    return n, foreign
+
+
+def has_spx_bars_before(wh: Warehouse, day: date) -> bool:
+    """Whether raw.index_bars holds an SPX close before `day` (the home has history)."""
+    return bool(wh.scalar("select count(*) from raw.index_bars where symbol = 'SPX' and date < ?", [day]))
+
+
+_HEADLINE = {  # part -> the night's row it shows (flows/nightly.py, the Prefect UI's summary)
+    "signals": "select regime, unwind_score from core.signals_daily where date = ?",
+    "recommendation": "select * from core.recommendations where as_of = ?",
+    "gamma": "select spot, spot_gex_usd, zero_gamma from core.gamma_daily where date = ? and "
+             "underlying = 'SPX' order by preset limit 1",
+    "vol": "select vix, vix_vix3m_ratio from core.vol_daily where date = ?",
+    "backtest": "select cagr, sharpe, max_drawdown, irr from core.backtest_metrics where as_of = ? and "
+                "strategy = 'alvh'",
+}
+
+
+def night_headline(wh: Warehouse, as_of: date) -> dict[str, dict | None]:
+    """The night's row of each headline part, None when absent (or its table is not there yet)."""
+    out: dict[str, dict | None] = {}
+    for part, query in _HEADLINE.items():
+        try:
+            f = wh.sql(query, [as_of])
+        except Exception:  # a table this home does not have yet
+            f = None
+        out[part] = f.row(0, named=True) if f is not None and f.height else None
+    return out
+
+
+def index_closes_until(wh: Warehouse, end: date) -> pl.DataFrame:
+    """raw.index_bars closes (symbol, date, close) up to `end`, by symbol and date (research mode)."""
+    return wh.sql("select symbol, date, close from raw.index_bars where date <= ? order by symbol, date",
+                  [end])
+
+
+def macro_series_all(wh: Warehouse) -> pl.DataFrame:
+    """raw.macro_series (series_id, date, value), by series and date."""
+    return wh.sql("select series_id, date, value from raw.macro_series order by series_id, date")

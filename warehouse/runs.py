@@ -16,13 +16,13 @@ def _now() -> datetime:
 
 def start_run(wh: Warehouse, run_id: str, flow: str, as_of: date | None, *, flow_run_id: str | None,
               code_version: str, params: dict) -> None:
-    wh.con.execute(
+    wh.execute(
         "insert or replace into audit.runs values (?, ?, ?, ?, null, 'running', ?, ?, ?, null)",
         [run_id, flow, as_of, _now(), flow_run_id, code_version, json.dumps(params, default=str)])
 
 
 def finish_run(wh: Warehouse, run_id: str, status: str, summary: dict) -> None:
-    wh.con.execute(
+    wh.execute(
         "update audit.runs set finished_at = ?, status = ?, summary = ? where run_id = ?",
         [_now(), status, json.dumps(summary, default=str), run_id])
 
@@ -53,3 +53,15 @@ def recording(wh: Warehouse, run: dict, flow: str, as_of: date | None,
         raise
     if not rec.finished:
         finish_run(wh, run["run_id"], "failed", {"error": "the run ended without an outcome"})
+
+
+def close_abandoned(wh: Warehouse) -> None:
+    """Mark runs still `running` as abandoned (call holding the writer lock: they died unclosed)."""
+    wh.execute("update audit.runs set status = 'abandoned', finished_at = ? where status = 'running'",
+               [_now()])
+
+
+def last_status(wh: Warehouse, flow: str) -> str | None:
+    """The status of the latest run of `flow` (None when it never ran)."""
+    return wh.scalar("select status from audit.runs where flow = ? order by started_at desc limit 1",
+                     [flow])

@@ -26,9 +26,9 @@ STATUS = {"loaded": "loaded", "quarantined": "loaded_with_rejects", "rejected": 
 @pytest.fixture(autouse=True)
 def pinned_today(monkeypatch):
     """Future-dated cases are judged against a fixed night, not the machine's clock."""
-    import flows.audit
+    import flows.gate
 
-    monkeypatch.setattr(flows.audit, "_today", lambda: date(2026, 3, 31))
+    monkeypatch.setattr(flows.gate, "_today", lambda: date(2026, 3, 31))
 
 
 def test_the_corpus_is_complete_and_varied():

@@ -84,7 +84,7 @@ def test_a_broken_night_is_not_trusted_and_the_cli_exits_1(prefect_harness, pris
     home = copy_home(pristine, tmp_path / "home")
     with Warehouse.open(home / "warehouse.duckdb") as wh:
         wh.delete("raw.option_quotes", "quote_date = ?", [NIGHT])
-        wh.con.execute("update raw.index_bars set close = close * 10 where symbol = 'VIX' and date = ?", [NIGHT])
+        wh.execute("update raw.index_bars set close = close * 10 where symbol = 'VIX' and date = ?", [NIGHT])
     result = CliRunner().invoke(app, ["audit", "--as-of", NIGHT.isoformat(), "--home", str(home)])
     assert result.exit_code == 1, result.output
     assert "raw.option_quotes" in result.output and "NOT TRUSTED" in result.output

@@ -19,10 +19,10 @@ POLARS_OF = {"VARCHAR": pl.String, "DATE": pl.Date, "TIMESTAMP": pl.Datetime, "D
 
 def _ddl() -> dict[str, list[tuple[str, str, bool]]]:
     wh = Warehouse.memory()
-    rows = wh.con.execute(
+    rows = wh.execute(
         "select table_schema || '.' || table_name, column_name, data_type, is_nullable = 'NO' "
         "from information_schema.columns where table_schema in ('raw', 'core') "
-        "order by 1, ordinal_position").fetchall()
+        "order by 1, ordinal_position")
     out: dict[str, list] = {}
     for t, c, d, nn in rows:
         out.setdefault(t, []).append((c, d, nn))

@@ -86,7 +86,7 @@ def test_nights_trusted_gives_each_nights_verdict_in_a_few_queries(tmp_path, hom
     home_builder(tmp_path, days, history)
     with Warehouse.open(tmp_path / "warehouse.duckdb") as wh:
         wh.delete("core.gamma_daily", "date = ?", [days[3]])
-        wh.con.execute("update raw.index_bars set close = close * 5 where symbol = 'VIX' and date = ?", [days[6]])
+        wh.execute("update raw.index_bars set close = close * 5 where symbol = 'VIX' and date = ?", [days[6]])
         wh.delete("raw.option_quotes", "quote_date = ? and strike > (select min(strike) from "
                   "raw.option_quotes where quote_date = ?)", [days[8], days[8]])  # 4 rows of 60
         audit = [_row("r1", datetime(2026, 3, 1, 22), "raw.option_quotes", False),

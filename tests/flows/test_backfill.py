@@ -16,12 +16,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.backfill import (
-    fetch_day,
-    make_task_runner,
-    prepare_day,
-    run_backfill,
-)
+from flows.backfill import run_backfill
+from flows.runners import make_task_runner
+from flows.workers import fetch_day, prepare_day
 from warehouse.db import Warehouse
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("no_heartbeat_wait")]

@@ -10,6 +10,8 @@ import pytest
 
 import flows.build as build
 import transforms.alvh as alvh
+import transforms.alvh_nights as alvh_nights
+from flows.gate import Verdict
 from flows.settings import load_settings
 from warehouse.db import Warehouse
 
@@ -33,14 +35,15 @@ def night_log(monkeypatch):
         rec = RECOMMEND(d, EMPTY)
         return alvh.Recommendation(summary(d, log["status"].get(d, "ok")), rec.legs, rec.payoff)
 
-    def gate(wh, table, frame, dates=None, date_col=None, **kw):
+    def judge(table, frame, dates=None, date_col=None, **kw):
         if table == "core.recommendations":
             log["gates"] += 1
-            return frame.filter(~pl.col("as_of").is_in(sorted(log["refuse"])))
-        return frame
+            return Verdict(table, frame.filter(~pl.col("as_of").is_in(sorted(log["refuse"]))))
+        return Verdict(table, frame)
 
     monkeypatch.setattr(alvh, "recommend", recommend)
-    monkeypatch.setattr(build, "gate", gate)
+    monkeypatch.setattr(alvh_nights, "recommend", recommend)
+    monkeypatch.setattr(build, "judge", judge)
     monkeypatch.setattr(build, "nights_trust", lambda wh, dates: {d: (True, "") for d in dates})
     return log
 

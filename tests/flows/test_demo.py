@@ -17,9 +17,9 @@ AS_OF = date(2026, 3, 10)
 def _state(home) -> tuple[list[date], dict[date, int], int]:
     with Warehouse.open(home / "warehouse.duckdb", read_only=True) as wh:
         days = wh.sql("select distinct date from core.gamma_daily order by 1")["date"].to_list()
-        files = dict(wh.con.execute(
+        files = dict(wh.execute(
             "select q.quote_date, count(distinct f.file_id) from audit.files f join raw.option_quotes q "
-            "using (file_id) group by 1").fetchall())
+            "using (file_id) group by 1"))
         recs = wh.scalar("select count(*) from core.recommendations")
     return days, files, recs
 

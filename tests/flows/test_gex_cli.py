@@ -97,3 +97,14 @@ def test_registered_on_the_alvh_app(mini, tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["gex", str(bad), str(mini), "--preset", "default"])
     assert result.exit_code == 1
     assert "[default]" in result.stdout and f"{bad}:1:" in result.stderr
+
+
+def test_rows_the_contract_refuses_are_left_out_with_one_line(capsys):
+    """The same contract gate as ingest (flows/gate.py): the crossed quote of line 17 is not counted."""
+    path = Path(__file__).parents[1] / "bad_inputs" / "files" / "chain_crossed_quote.csv"
+    assert gex_command([path], "perfiliev", as_json=True) == 0
+    out, err = capsys.readouterr()
+    assert f"{path}:17: 1 row(s) refused by the raw.option_quotes contract" in err
+    assert "ask_ge_bid: ask below bid (crossed quote)" in err
+    summary = json_lines(out)[0]
+    assert summary["contracts"] == parse_file(path).rows.height - 1

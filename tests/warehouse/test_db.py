@@ -153,7 +153,7 @@ def test_reader_opens_read_only_after_the_writer_closed(tmp_path):
     with Warehouse.open(path, read_only=True) as r:
         assert r.scalar("select count(*) from raw.index_bars") == 1
         with pytest.raises(duckdb.Error):
-            r.con.execute("delete from raw.index_bars")
+            r.execute("delete from raw.index_bars")
 
 
 def test_checksum_ignores_row_order_and_sees_any_change(wh):
