@@ -31,9 +31,9 @@ def _points(**kw):
 class SignalsDaily(Core):
     date: pl.Date
     spx_close: pl.Float64 = pa.Field(gt=0, nullable=True)
-    spx_ret_pct: pl.Float64 = pa.Field(gt=-100, nullable=True)
-    spx_ret5_pct: pl.Float64 = pa.Field(gt=-100, nullable=True)
-    spot_gex_usd: pl.Float64 = pa.Field(nullable=True)
+    spx_ret: pl.Float64 = pa.Field(gt=-1, nullable=True)
+    spx_ret5: pl.Float64 = pa.Field(gt=-1, nullable=True)
+    net_gex_usd_per_pct: pl.Float64 = pa.Field(nullable=True)
     gex_z: pl.Float64 = pa.Field(nullable=True)
     gex_negative: bool = pa.Field(nullable=True)
     zero_gamma: pl.Float64 = pa.Field(gt=0, nullable=True)
@@ -66,11 +66,11 @@ class SignalsDaily(Core):
     ppi_soon: bool = pa.Field(nullable=True)
     fomc_soon: bool = pa.Field(nullable=True)
     events_score: pl.Float64 = _score()
-    gamma_pts: pl.Float64 = _points()
-    funding_pts: pl.Float64 = _points()
-    breadth_pts: pl.Float64 = _points()
-    volatility_pts: pl.Float64 = _points()
-    events_pts: pl.Float64 = _points()
+    gamma_score_pts: pl.Float64 = _points()
+    funding_score_pts: pl.Float64 = _points()
+    breadth_score_pts: pl.Float64 = _points()
+    volatility_score_pts: pl.Float64 = _points()
+    events_score_pts: pl.Float64 = _points()
     weight_available: pl.Float64 = pa.Field(in_range={"min_value": 0, "max_value": 1.000001}, nullable=True)
     components_available: pl.Int64 = pa.Field(in_range={"min_value": 0, "max_value": 5}, nullable=True)
     components_missing: str = pa.Field(nullable=True)
@@ -83,15 +83,15 @@ class SignalsDaily(Core):
     regime_reason: str = pa.Field(nullable=True)
     params_json: str = pa.Field(nullable=True)
 
-    _finite = finite("spx_close", "spot_gex_usd", "gex_z", "gamma_score", "funding_score",
+    _finite = finite("spx_close", "net_gex_usd_per_pct", "gex_z", "gamma_score", "funding_score",
                      "breadth_score", "volatility_score", "events_score", "unwind_score")
     points_add_up = row_rule(
         "points_add_up_to_score", "component points do not add up to unwind_score",
-        _close(pl.sum_horizontal("gamma_pts", "funding_pts", "breadth_pts", "volatility_pts", "events_pts"),
+        _close(pl.sum_horizontal("gamma_score_pts", "funding_score_pts", "breadth_score_pts", "volatility_score_pts", "events_score_pts"),
                pl.col("unwind_score"), rel=1e-9, abs_=1e-6),
-        ["gamma_pts", "funding_pts", "breadth_pts", "volatility_pts", "events_pts", "unwind_score"])
-    gex_sign = row_rule("gex_negative_matches_sign", "gex_negative disagrees with spot_gex_usd < 0",
-                        pl.col("gex_negative") == (pl.col("spot_gex_usd") < 0), ["gex_negative", "spot_gex_usd"])
+        ["gamma_score_pts", "funding_score_pts", "breadth_score_pts", "volatility_score_pts", "events_score_pts", "unwind_score"])
+    gex_sign = row_rule("gex_negative_matches_sign", "gex_negative disagrees with net_gex_usd_per_pct < 0",
+                        pl.col("gex_negative") == (pl.col("net_gex_usd_per_pct") < 0), ["gex_negative", "net_gex_usd_per_pct"])
 
     class Config:
         unique = ["date"]

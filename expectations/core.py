@@ -26,12 +26,12 @@ def _close(a: pl.Expr, b: pl.Expr, rel: float = 1e-9, abs_: float = 1e-6) -> pl.
 
 
 def _net_is_sum(name: str):
-    return row_rule(name, "net_gex_usd is not call_gex_usd + put_gex_usd",
-                    _close(pl.col("net_gex_usd"), pl.col("call_gex_usd") + pl.col("put_gex_usd")),
-                    ["net_gex_usd", "call_gex_usd", "put_gex_usd"])
+    return row_rule(name, "net_gex_usd_per_pct is not call_gex_usd_per_pct + put_gex_usd_per_pct",
+                    _close(pl.col("net_gex_usd_per_pct"), pl.col("call_gex_usd_per_pct") + pl.col("put_gex_usd_per_pct")),
+                    ["net_gex_usd_per_pct", "call_gex_usd_per_pct", "put_gex_usd_per_pct"])
 
 
-GEX_COLUMNS = ("call_gex_usd", "put_gex_usd", "net_gex_usd")
+GEX_COLUMNS = ("call_gex_usd_per_pct", "put_gex_usd_per_pct", "net_gex_usd_per_pct")
 
 
 # -- dealer gamma (20_core_gamma.sql) ------------------------------------------------------------
@@ -42,15 +42,15 @@ class GammaDaily(Core):
     date: pl.Date
     underlying: str
     spot: pl.Float64 = pa.Field(gt=0)
-    spot_gex_usd: pl.Float64
-    call_gex_usd: pl.Float64
-    put_gex_usd: pl.Float64
+    net_gex_usd_per_pct: pl.Float64
+    call_gex_usd_per_pct: pl.Float64
+    put_gex_usd_per_pct: pl.Float64
     contracts: pl.Int64 = pa.Field(ge=0)
     expired_rows: pl.Int64 = pa.Field(ge=0)
     preset: str
     quote_ts: pl.Datetime = pa.Field(nullable=True)
     snapshot_date: pl.Date = pa.Field(nullable=True)
-    gross_gex_usd: pl.Float64 = pa.Field(ge=0, nullable=True)
+    gross_gex_usd_per_pct: pl.Float64 = pa.Field(ge=0, nullable=True)
     zero_gamma: pl.Float64 = pa.Field(gt=0, nullable=True)
     zero_gamma_flips: pl.List(pl.Float64) = pa.Field(nullable=True)
     flip_count: pl.Int64 = pa.Field(ge=0, nullable=True)
@@ -66,16 +66,16 @@ class GammaDaily(Core):
     gex_macd_signal_usd: pl.Float64 = pa.Field(nullable=True)
     gex_macd_hist_usd: pl.Float64 = pa.Field(nullable=True)
 
-    _finite = finite("spot", "spot_gex_usd", "call_gex_usd", "put_gex_usd", "gross_gex_usd",
+    _finite = finite("spot", "net_gex_usd_per_pct", "call_gex_usd_per_pct", "put_gex_usd_per_pct", "gross_gex_usd_per_pct",
                      "zero_gamma", "zero_gamma_distance_pct", "gex_macd_usd")
     spot_gex_is_sum = row_rule(
-        "spot_gex_is_call_plus_put", "spot_gex_usd is not call_gex_usd + put_gex_usd",
-        _close(pl.col("spot_gex_usd"), pl.col("call_gex_usd") + pl.col("put_gex_usd")),
-        ["spot_gex_usd", "call_gex_usd", "put_gex_usd"])
+        "spot_gex_is_call_plus_put", "net_gex_usd_per_pct is not call_gex_usd_per_pct + put_gex_usd_per_pct",
+        _close(pl.col("net_gex_usd_per_pct"), pl.col("call_gex_usd_per_pct") + pl.col("put_gex_usd_per_pct")),
+        ["net_gex_usd_per_pct", "call_gex_usd_per_pct", "put_gex_usd_per_pct"])
     gross_covers_net = row_rule(
-        "gross_gex_covers_net", "gross_gex_usd below |spot_gex_usd|",
-        pl.col("gross_gex_usd") * (1 + 1e-9) + 1e-6 >= pl.col("spot_gex_usd").abs(),
-        ["gross_gex_usd", "spot_gex_usd"])
+        "gross_gex_covers_net", "gross_gex_usd_per_pct below |net_gex_usd_per_pct|",
+        pl.col("gross_gex_usd_per_pct") * (1 + 1e-9) + 1e-6 >= pl.col("net_gex_usd_per_pct").abs(),
+        ["gross_gex_usd_per_pct", "net_gex_usd_per_pct"])
     zero_gamma_near_spot = row_rule(
         "zero_gamma_within_50pct_of_spot", "zero gamma more than 50 % away from spot",
         (pl.col("zero_gamma") / pl.col("spot") - 1).abs() <= 0.5, ["zero_gamma", "spot"])
@@ -97,9 +97,9 @@ class GammaByStrike(Core):
     underlying: str
     preset: str
     strike: pl.Float64 = pa.Field(gt=0)
-    call_gex_usd: pl.Float64
-    put_gex_usd: pl.Float64
-    net_gex_usd: pl.Float64
+    call_gex_usd_per_pct: pl.Float64
+    put_gex_usd_per_pct: pl.Float64
+    net_gex_usd_per_pct: pl.Float64
     call_oi: pl.Int64 = pa.Field(ge=0)
     put_oi: pl.Int64 = pa.Field(ge=0)
     contracts: pl.Int64 = pa.Field(ge=0)
@@ -121,9 +121,9 @@ class GammaByExpiry(Core):
     dte_days: pl.Int64 = pa.Field(ge=0)
     t_years: pl.Float64 = pa.Field(ge=0)
     bucket: str = pa.Field(isin=["0DTE", "<=7d", "<=30d", ">30d"])
-    call_gex_usd: pl.Float64
-    put_gex_usd: pl.Float64
-    net_gex_usd: pl.Float64
+    call_gex_usd_per_pct: pl.Float64
+    put_gex_usd_per_pct: pl.Float64
+    net_gex_usd_per_pct: pl.Float64
     call_oi: pl.Int64 = pa.Field(ge=0)
     put_oi: pl.Int64 = pa.Field(ge=0)
     contracts: pl.Int64 = pa.Field(ge=0)
@@ -151,9 +151,9 @@ class GammaProfile(Core):
     preset: str
     spot_level: pl.Float64 = pa.Field(gt=0)
     level_pct: pl.Float64 = pa.Field(in_range={"min_value": -100, "max_value": 100})
-    call_gex_usd: pl.Float64
-    put_gex_usd: pl.Float64
-    net_gex_usd: pl.Float64
+    call_gex_usd_per_pct: pl.Float64
+    put_gex_usd_per_pct: pl.Float64
+    net_gex_usd_per_pct: pl.Float64
 
     _finite = finite("spot_level", "level_pct", *GEX_COLUMNS)
     net_is_sum = _net_is_sum("net_gex_is_call_plus_put")
@@ -273,23 +273,23 @@ class VolDaily(Core):
     vix_vix3m_inverted: bool = pa.Field(nullable=True)
     vx1: pl.Float64 = pa.Field(gt=0, nullable=True)
     vx1_expiry: pl.Date = pa.Field(nullable=True)
-    vx1_dte: pl.Int64 = pa.Field(ge=0, nullable=True)
+    vx1_dte_days: pl.Int64 = pa.Field(ge=0, nullable=True)
     vx2: pl.Float64 = pa.Field(gt=0, nullable=True)
     vx2_expiry: pl.Date = pa.Field(nullable=True)
-    vx2_dte: pl.Int64 = pa.Field(ge=0, nullable=True)
+    vx2_dte_days: pl.Int64 = pa.Field(ge=0, nullable=True)
     vx_cm30: pl.Float64 = pa.Field(gt=0, nullable=True)
     vx1_roll_yield: pl.Float64 = pa.Field(nullable=True)
     vx2_vx1_roll_yield: pl.Float64 = pa.Field(nullable=True)
     spx_close: pl.Float64 = pa.Field(gt=0, nullable=True)
-    spx_rv10_pct: pl.Float64 = pa.Field(ge=0, nullable=True)
-    spx_rv20_pct: pl.Float64 = pa.Field(ge=0, nullable=True)
-    iv_rv_spread_pts: pl.Float64 = pa.Field(nullable=True)
+    spx_rv10_vol_pts: pl.Float64 = pa.Field(ge=0, nullable=True)
+    spx_rv20_vol_pts: pl.Float64 = pa.Field(ge=0, nullable=True)
+    iv_rv_spread_vol_pts: pl.Float64 = pa.Field(nullable=True)
     spx_rsi14: pl.Float64 = pa.Field(in_range={"min_value": 0, "max_value": 100}, nullable=True)
     funding_apr: pl.Float64 = pa.Field(nullable=True)
     funding_vol_premium: pl.Float64 = pa.Field(nullable=True)
 
     _finite = finite("vix", "vix9d", "vix3m", "vix9d_vix_ratio", "vix_vix3m_ratio", "vx1", "vx2",
-                     "vx_cm30", "spx_close", "spx_rv10_pct", "spx_rv20_pct", "spx_rsi14")
+                     "vx_cm30", "spx_close", "spx_rv10_vol_pts", "spx_rv20_vol_pts", "spx_rsi14")
     ratio_9d = row_rule("vix9d_vix_ratio_matches", "vix9d_vix_ratio is not vix9d / vix",
                         _close(pl.col("vix9d_vix_ratio"), pl.col("vix9d") / pl.col("vix")),
                         ["vix9d_vix_ratio", "vix9d", "vix"])

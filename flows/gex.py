@@ -24,7 +24,7 @@ from transforms.gamma import GammaConventions, gamma_tables
 OPTION_TABLE = "raw.option_quotes"
 JSON_FIELDS = (
     "file", "underlying", "quote_date", "snapshot_date", "quote_ts", "preset", "spot",
-    "spot_gex_usd", "call_gex_usd", "put_gex_usd", "gross_gex_usd", "zero_gamma",
+    "net_gex_usd_per_pct", "call_gex_usd_per_pct", "put_gex_usd_per_pct", "gross_gex_usd_per_pct", "zero_gamma",
     "zero_gamma_flips", "flip_count", "zero_gamma_distance_pct", "flip_search_low",
     "flip_search_high", "call_wall", "put_wall", "abs_gamma_strike", "top_oi_strikes",
     "zero_dte_share_pct", "contracts", "expired_rows",
@@ -82,8 +82,8 @@ def format_line(s: dict) -> str:
             flip += f", {s['flip_count']} flips: " + ", ".join(f"{f:,.2f}" for f in s["zero_gamma_flips"])
     expired = f", {s['expired_rows']} expired rows excluded" if s["expired_rows"] else ""
     return (f"{s['file']}: {s['underlying']} {s['quote_date']} (snapshot {s['snapshot_date']}) "
-            f"spot {s['spot']:,.2f} | GEX {_bn(s['spot_gex_usd'])} bn USD/1% "
-            f"(calls {_bn(s['call_gex_usd'])}, puts {_bn(s['put_gex_usd'])}) | {flip} | "
+            f"spot {s['spot']:,.2f} | GEX {_bn(s['net_gex_usd_per_pct'])} bn USD/1% "
+            f"(calls {_bn(s['call_gex_usd_per_pct'])}, puts {_bn(s['put_gex_usd_per_pct'])}) | {flip} | "
             f"call wall {s['call_wall']:.10g}, put wall {s['put_wall']:.10g} | "
             f"{s['contracts']:,} contracts{expired} [{s['preset']}]")
 

@@ -105,7 +105,7 @@ def _headline_markdown(s: NightSummary, wh: Warehouse) -> str:
     g = part["gamma"]
     if g:
         flip = "" if g["zero_gamma"] is None else f", flip {g['zero_gamma']:,.0f}"
-        lines += [f"- SPX {g['spot']:,.2f}; net spot GEX {g['spot_gex_usd'] / 1e9:+,.2f} bn USD per 1 % move{flip}"]
+        lines += [f"- SPX {g['spot']:,.2f}; net spot GEX {g['net_gex_usd_per_pct'] / 1e9:+,.2f} bn USD per 1 % move{flip}"]
     v = part["vol"]
     if v and v["vix"] is not None:
         ratio = "" if v["vix_vix3m_ratio"] is None else f", VIX/VIX3M {v['vix_vix3m_ratio']:.3f}"

@@ -134,7 +134,7 @@ INDEX_COLUMNS = [
 def _index_rows(wh: Warehouse, preset: str) -> pl.DataFrame:
     """One row per night: gamma (always), signal, VIX and recommendation when those tables hold it."""
     tables = set(wh.tables())
-    sel = ["g.date", "g.spot", "g.spot_gex_usd"]
+    sel = ["g.date", "g.spot", "g.net_gex_usd_per_pct"]
     joins = []
     if "core.signals_daily" in tables:
         sel += ["s.regime", "s.unwind_score"]
@@ -183,8 +183,8 @@ def render_index(wh: Warehouse, reports_dir: Path, preset: str = "default") -> P
             "score_value": r.get("unwind_score"),
             "structure": (r.get("structure") or "").replace("+", " + ").replace("_", " ")
             if r.get("status") in (None, "ok") else (r.get("status") or "").replace("_", " "),
-            "spot": fmt(r["spot"], "num2"), "spot_gex": _bn(r["spot_gex_usd"]),
-            "spot_gex_tone": tone(r["spot_gex_usd"]), "vix": fmt(r.get("vix"), "num2"),
+            "spot": fmt(r["spot"], "num2"), "spot_gex": _bn(r["net_gex_usd_per_pct"]),
+            "spot_gex_tone": tone(r["net_gex_usd_per_pct"]), "vix": fmt(r.get("vix"), "num2"),
             "tearsheet": tearsheet_path(reports_dir, d).name
             if tearsheet_path(reports_dir, d).exists() else None,
         })

@@ -138,29 +138,29 @@ def resolve(conventions: GammaConventions | str | None) -> GammaConventions:
 # --------------------------------------------------------------------------------------------------
 BY_STRIKE_SCHEMA: dict[str, pl.DataType] = {
     "date": pl.Date(), "underlying": pl.String(), "preset": pl.String(), "strike": pl.Float64(),
-    "call_gex_usd": pl.Float64(), "put_gex_usd": pl.Float64(), "net_gex_usd": pl.Float64(),
+    "call_gex_usd_per_pct": pl.Float64(), "put_gex_usd_per_pct": pl.Float64(), "net_gex_usd_per_pct": pl.Float64(),
     "call_oi": pl.Int64(), "put_oi": pl.Int64(), "contracts": pl.Int64(),
 }
 BY_EXPIRY_SCHEMA: dict[str, pl.DataType] = {
     "date": pl.Date(), "underlying": pl.String(), "preset": pl.String(), "root": pl.String(),
     "expiry": pl.Date(), "dte_days": pl.Int64(), "t_years": pl.Float64(), "bucket": pl.String(),
-    "call_gex_usd": pl.Float64(), "put_gex_usd": pl.Float64(), "net_gex_usd": pl.Float64(),
+    "call_gex_usd_per_pct": pl.Float64(), "put_gex_usd_per_pct": pl.Float64(), "net_gex_usd_per_pct": pl.Float64(),
     "call_oi": pl.Int64(), "put_oi": pl.Int64(), "contracts": pl.Int64(),
 }
 PROFILE_SCHEMA: dict[str, pl.DataType] = {
     "date": pl.Date(), "underlying": pl.String(), "preset": pl.String(), "spot_level": pl.Float64(),
-    "level_pct": pl.Float64(), "call_gex_usd": pl.Float64(), "put_gex_usd": pl.Float64(),
-    "net_gex_usd": pl.Float64(),
+    "level_pct": pl.Float64(), "call_gex_usd_per_pct": pl.Float64(), "put_gex_usd_per_pct": pl.Float64(),
+    "net_gex_usd_per_pct": pl.Float64(),
 }
 SPOT_GEX_SCHEMA: dict[str, pl.DataType] = {
     "date": pl.Date(), "underlying": pl.String(), "spot": pl.Float64(),
-    "spot_gex_usd": pl.Float64(), "call_gex_usd": pl.Float64(), "put_gex_usd": pl.Float64(),
+    "net_gex_usd_per_pct": pl.Float64(), "call_gex_usd_per_pct": pl.Float64(), "put_gex_usd_per_pct": pl.Float64(),
     "contracts": pl.Int64(), "expired_rows": pl.Int64(), "preset": pl.String(),
 }
 DAILY_SCHEMA: dict[str, pl.DataType] = {
     **SPOT_GEX_SCHEMA,
     "quote_ts": pl.Datetime("us"), "snapshot_date": pl.Date(),
-    "gross_gex_usd": pl.Float64(),
+    "gross_gex_usd_per_pct": pl.Float64(),
     "zero_gamma": pl.Float64(), "zero_gamma_flips": pl.List(pl.Float64()), "flip_count": pl.Int64(),
     "zero_gamma_distance_pct": pl.Float64(),
     "flip_search_low": pl.Float64(), "flip_search_high": pl.Float64(),
@@ -406,7 +406,7 @@ def profile_and_flips(strike, t_years, iv, weight, is_call, spot: float,
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float], float | None]:
     """One chain's profile and zero-gamma flips from plain arrays (weight = dealer sign × OI).
 
-    Returns (levels, call_gex_usd, put_gex_usd, flips ascending, zero_gamma or None).
+    Returns (levels, call_gex_usd_per_pct, put_gex_usd_per_pct, flips ascending, zero_gamma or None).
     """
     conv = resolve(conventions)
     kern = ProfileKernel(strike, t_years, iv, weight, is_call, conv.rate, conv.div_yield)
@@ -434,12 +434,12 @@ def pick_flip(flips: list[float], spot: float, how: str) -> float | None:
 def _side_sums(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     call, put = pl.col("is_call"), ~pl.col("is_call")
     return frame.group_by(keys).agg(
-        call_gex_usd=pl.col("gex_usd").filter(call).sum(),
-        put_gex_usd=pl.col("gex_usd").filter(put).sum(),
+        call_gex_usd_per_pct=pl.col("gex_usd").filter(call).sum(),
+        put_gex_usd_per_pct=pl.col("gex_usd").filter(put).sum(),
         call_oi=pl.col("open_interest").filter(call).sum(),
         put_oi=pl.col("open_interest").filter(put).sum(),
         contracts=pl.len().cast(pl.Int64),
-    ).with_columns(net_gex_usd=pl.col("call_gex_usd") + pl.col("put_gex_usd"))
+    ).with_columns(net_gex_usd_per_pct=pl.col("call_gex_usd_per_pct") + pl.col("put_gex_usd_per_pct"))
 
 
 def _bucket(dte: pl.Expr) -> pl.Expr:
@@ -479,10 +479,10 @@ def _walls(strikes: pl.DataFrame, top_n: int) -> pl.DataFrame:
                                     "top_oi_strikes": pl.List(pl.Float64())})
     s = strikes.sort([*_KEYS, "strike"])
     return s.group_by(_KEYS, maintain_order=True).agg(
-        call_wall=pl.col("strike").get(pl.col("call_gex_usd").abs().arg_max()),
-        put_wall=pl.col("strike").get(pl.col("put_gex_usd").abs().arg_max()),
+        call_wall=pl.col("strike").get(pl.col("call_gex_usd_per_pct").abs().arg_max()),
+        put_wall=pl.col("strike").get(pl.col("put_gex_usd_per_pct").abs().arg_max()),
         abs_gamma_strike=pl.col("strike").get(
-            (pl.col("call_gex_usd").abs() + pl.col("put_gex_usd").abs()).arg_max()),
+            (pl.col("call_gex_usd_per_pct").abs() + pl.col("put_gex_usd_per_pct").abs()).arg_max()),
         top_oi_strikes=pl.col("strike").sort_by(pl.col("call_oi") + pl.col("put_oi"),
                                                 descending=True, maintain_order=True).head(top_n),
     )
@@ -495,16 +495,16 @@ def _spot_sums(rows: pl.DataFrame, preset: str) -> pl.DataFrame:
         spot=pl.col("spot").first(),
         quote_ts=pl.col("quote_ts").first(),
         snapshot_date=pl.col("snapshot_date").first(),
-        call_gex_usd=pl.col("gex_usd").filter(call).sum(),
-        put_gex_usd=pl.col("gex_usd").filter(put).sum(),
-        gross_gex_usd=pl.col("gex_usd").filter(used).abs().sum(),
+        call_gex_usd_per_pct=pl.col("gex_usd").filter(call).sum(),
+        put_gex_usd_per_pct=pl.col("gex_usd").filter(put).sum(),
+        gross_gex_usd_per_pct=pl.col("gex_usd").filter(used).abs().sum(),
         zero_dte_gross=pl.col("gex_usd").filter(used & (pl.col("dte_days") <= 0)).abs().sum(),
         contracts=used.sum().cast(pl.Int64),
         expired_rows=pl.col("expired_flag").sum().cast(pl.Int64),
     ).with_columns(
-        spot_gex_usd=pl.col("call_gex_usd") + pl.col("put_gex_usd"),
-        zero_dte_share_pct=pl.when(pl.col("gross_gex_usd") > 0)
-        .then(100.0 * pl.col("zero_dte_gross") / pl.col("gross_gex_usd")),
+        net_gex_usd_per_pct=pl.col("call_gex_usd_per_pct") + pl.col("put_gex_usd_per_pct"),
+        zero_dte_share_pct=pl.when(pl.col("gross_gex_usd_per_pct") > 0)
+        .then(100.0 * pl.col("zero_dte_gross") / pl.col("gross_gex_usd_per_pct")),
         preset=pl.lit(preset),
     ).sort(_KEYS)
 
@@ -572,7 +572,7 @@ def _gamma_tables(quotes: pl.DataFrame, conv: GammaConventions) -> dict[str, pl.
             "date": [d] * levels.size, "underlying": [und] * levels.size,
             "preset": [conv.name] * levels.size, "spot_level": levels,
             "level_pct": 100.0 * (levels / spot - 1.0),
-            "call_gex_usd": call, "put_gex_usd": put, "net_gex_usd": call + put,
+            "call_gex_usd_per_pct": call, "put_gex_usd_per_pct": put, "net_gex_usd_per_pct": call + put,
         }, schema=PROFILE_SCHEMA))
         flip_rows.append({"date": d, "underlying": und, "zero_gamma": zero,
                           "zero_gamma_flips": flips, "flip_count": len(flips),
@@ -598,7 +598,7 @@ def _gamma_tables(quotes: pl.DataFrame, conv: GammaConventions) -> dict[str, pl.
 # GEX MACD
 # --------------------------------------------------------------------------------------------------
 def add_gex_macd(daily_history: pl.DataFrame, fast: int = 12, slow: int = 26, signal: int = 9,
-                 column: str = "spot_gex_usd") -> pl.DataFrame:
+                 column: str = "net_gex_usd_per_pct") -> pl.DataFrame:
     """MACD of the daily net GEX: EMA_fast − EMA_slow, its EMA_signal, and the histogram.
 
     EMAs are recursive (α = 2/(n+1), seeded with the first observation, one step per stored day),

@@ -70,8 +70,8 @@ class SignalParams(BaseModel):
     crowded_exit: float = Field(35.0, ge=0, le=100, description="crowded -> calm after "
                                 "exit_sessions sessions below this (hysteresis)")
     exit_sessions: int = Field(3, ge=1)
-    shock_ret_pct: float = Field(-2.0, lt=0, description="SPX 1-session return at or below: shock")
-    shock_5d_pct: float = Field(-4.0, lt=0, description="SPX 5-session return at or below: shock")
+    shock_ret: float = Field(-0.02, lt=0, description="SPX 1-session return (fraction) at or below: shock")
+    shock_ret5: float = Field(-0.04, lt=0, description="SPX 5-session return (fraction) at or below: shock")
     unwinding_min_sessions: int = Field(3, ge=1, description="sessions an unwind lasts at least")
     recovery_sessions: int = Field(10, ge=1, description="sessions of recovery before calm")
     # -- evidence
@@ -102,10 +102,10 @@ class SignalParams(BaseModel):
 SCHEMA: dict[str, pl.DataType] = {
     "date": pl.Date(),
     "spx_close": pl.Float64(),
-    "spx_ret_pct": pl.Float64(),
-    "spx_ret5_pct": pl.Float64(),
+    "spx_ret": pl.Float64(),
+    "spx_ret5": pl.Float64(),
     # gamma
-    "spot_gex_usd": pl.Float64(),
+    "net_gex_usd_per_pct": pl.Float64(),
     "gex_z": pl.Float64(),
     "gex_negative": pl.Boolean(),
     "zero_gamma": pl.Float64(),
@@ -143,11 +143,11 @@ SCHEMA: dict[str, pl.DataType] = {
     "fomc_soon": pl.Boolean(),
     "events_score": pl.Float64(),
     # score
-    "gamma_pts": pl.Float64(),
-    "funding_pts": pl.Float64(),
-    "breadth_pts": pl.Float64(),
-    "volatility_pts": pl.Float64(),
-    "events_pts": pl.Float64(),
+    "gamma_score_pts": pl.Float64(),
+    "funding_score_pts": pl.Float64(),
+    "breadth_score_pts": pl.Float64(),
+    "volatility_score_pts": pl.Float64(),
+    "events_score_pts": pl.Float64(),
     "weight_available": pl.Float64(),
     "components_available": pl.Int64(),
     "components_missing": pl.String(),
@@ -210,12 +210,12 @@ def _gamma(gamma_daily: pl.DataFrame | None, p: SignalParams) -> pl.DataFrame | 
             g = g.with_columns(pl.lit(None, dtype=pl.Float64).alias(c))
     g = g.sort("date").select(
         "date", pl.col("spot").cast(pl.Float64).alias("gamma_spot"),
-        pl.col("spot_gex_usd").cast(pl.Float64), pl.col("zero_gamma").cast(pl.Float64),
+        pl.col("net_gex_usd_per_pct").cast(pl.Float64), pl.col("zero_gamma").cast(pl.Float64),
         pl.col("gex_macd_hist_usd").cast(pl.Float64))
     hist = pl.col("gex_macd_hist_usd")
     g = g.with_columns(
-        gex_z=_trailing_z(pl.col("spot_gex_usd"), p.gex_window, p.gex_min_periods, p.gex_std_floor_usd),
-        gex_negative=pl.col("spot_gex_usd") < 0,
+        gex_z=_trailing_z(pl.col("net_gex_usd_per_pct"), p.gex_window, p.gex_min_periods, p.gex_std_floor_usd),
+        gex_negative=pl.col("net_gex_usd_per_pct") < 0,
         spot_below_flip=pl.col("gamma_spot") < pl.col("zero_gamma"),
         gex_macd_bearish=hist < 0,
         gex_macd_cross_down=(hist < 0) & (hist.shift(1) >= 0),
@@ -420,8 +420,8 @@ def signals_daily(gamma_daily: pl.DataFrame | None, funding_daily: pl.DataFrame 
     df = df.with_columns(spx_close=pl.coalesce("vol_spx_close", "gamma_spot"))
     close = pl.col("spx_close")
     df = df.with_columns(
-        spx_ret_pct=100.0 * (close / close.shift(1) - 1.0),
-        spx_ret5_pct=100.0 * (close / close.shift(5) - 1.0),
+        spx_ret=close / close.shift(1) - 1.0,
+        spx_ret5=close / close.shift(5) - 1.0,
     )
 
     # Score: weighted mean of the components present, 0-100; the points add up to the score.
@@ -430,7 +430,7 @@ def signals_daily(gamma_daily: pl.DataFrame | None, funding_daily: pl.DataFrame 
     wsum = pl.sum_horizontal([pl.when(avail[c]).then(pl.lit(w[c])).otherwise(0.0) for c in COMPONENTS])
     df = df.with_columns(weight_available=wsum)
     df = df.with_columns(**{
-        f"{c}_pts": pl.when(avail[c] & (pl.col("weight_available") > 0))
+        f"{c}_score_pts": pl.when(avail[c] & (pl.col("weight_available") > 0))
         .then(100.0 * w[c] * pl.col(f"{c}_score") / pl.col("weight_available"))
         .otherwise(None)
         for c in COMPONENTS})
@@ -439,12 +439,12 @@ def signals_daily(gamma_daily: pl.DataFrame | None, funding_daily: pl.DataFrame 
         ignore_nulls=True)
     df = df.with_columns(
         unwind_score=pl.when(pl.col("weight_available") > 0)
-        .then(pl.sum_horizontal([pl.col(f"{c}_pts").fill_null(0.0) for c in COMPONENTS]))
+        .then(pl.sum_horizontal([pl.col(f"{c}_score_pts").fill_null(0.0) for c in COMPONENTS]))
         .otherwise(None),
         components_available=pl.sum_horizontal([avail[c].cast(pl.Int64) for c in COMPONENTS]),
         components_missing=missing,
         convergence=(pl.col("gamma_sharp").fill_null(False) & pl.col("funding_elevated").fill_null(False)),
-        shock=((pl.col("spx_ret_pct") <= p.shock_ret_pct) | (pl.col("spx_ret5_pct") <= p.shock_5d_pct))
+        shock=((pl.col("spx_ret") <= p.shock_ret) | (pl.col("spx_ret5") <= p.shock_ret5))
         .fill_null(False),
     )
     regime, prev, count, reason = regime_path(

@@ -44,17 +44,17 @@ SCHEMA: dict[str, pl.DataType] = {
     "vix_vix3m_inverted": pl.Boolean(),
     "vx1": pl.Float64(),
     "vx1_expiry": pl.Date(),
-    "vx1_dte": pl.Int64(),
+    "vx1_dte_days": pl.Int64(),
     "vx2": pl.Float64(),
     "vx2_expiry": pl.Date(),
-    "vx2_dte": pl.Int64(),
+    "vx2_dte_days": pl.Int64(),
     "vx_cm30": pl.Float64(),
     "vx1_roll_yield": pl.Float64(),
     "vx2_vx1_roll_yield": pl.Float64(),
     "spx_close": pl.Float64(),
-    "spx_rv10_pct": pl.Float64(),
-    "spx_rv20_pct": pl.Float64(),
-    "iv_rv_spread_pts": pl.Float64(),
+    "spx_rv10_vol_pts": pl.Float64(),
+    "spx_rv20_vol_pts": pl.Float64(),
+    "iv_rv_spread_vol_pts": pl.Float64(),
     "spx_rsi14": pl.Float64(),
     "funding_apr": pl.Float64(),
     "funding_vol_premium": pl.Float64(),
@@ -95,8 +95,8 @@ def _spx(index_bars: pl.DataFrame, params: VolParams) -> pl.DataFrame:
     r = (pl.col("spx_close") / pl.col("spx_close").shift(1)).log()
     rsi = wilder_rsi(spx["spx_close"].to_numpy().astype(float), params.rsi_period)
     return spx.with_columns(_r=r).with_columns(
-        spx_rv10_pct=pl.col("_r").rolling_std(params.rv_short, min_samples=params.rv_short) * ann,
-        spx_rv20_pct=pl.col("_r").rolling_std(params.rv_long, min_samples=params.rv_long) * ann,
+        spx_rv10_vol_pts=pl.col("_r").rolling_std(params.rv_short, min_samples=params.rv_short) * ann,
+        spx_rv20_vol_pts=pl.col("_r").rolling_std(params.rv_long, min_samples=params.rv_long) * ann,
         spx_rsi14=pl.Series(rsi).fill_nan(None),
     ).drop("_r")
 
@@ -122,9 +122,9 @@ def _vx_curve(vx_futures: pl.DataFrame, params: VolParams) -> pl.DataFrame:
 def _vx_front(curve: pl.DataFrame) -> pl.DataFrame:
     ranked = curve.with_columns(k=pl.int_range(pl.len()).over("date"))
     one = ranked.filter(pl.col("k") == 0).select(
-        "date", vx1="settle", vx1_expiry="expiry", vx1_dte="dte")
+        "date", vx1="settle", vx1_expiry="expiry", vx1_dte_days="dte")
     two = ranked.filter(pl.col("k") == 1).select(
-        "date", vx2="settle", vx2_expiry="expiry", vx2_dte="dte")
+        "date", vx2="settle", vx2_expiry="expiry", vx2_dte_days="dte")
     return one.join(two, on="date", how="left")
 
 
@@ -180,13 +180,13 @@ def vol_daily(
         out = out.join(f, on="date", how="left")
     else:
         out = out.with_columns(funding_apr=pl.lit(None, dtype=pl.Float64))
-    rv_long = pl.col("spx_rv20_pct")
+    rv_long = pl.col("spx_rv20_vol_pts")
     out = out.with_columns(
         vix9d_vix_ratio=pl.col("vix9d") / pl.col("vix"),
         vix_vix3m_ratio=pl.col("vix") / pl.col("vix3m"),
         vx1_roll_yield=(pl.col("vx1") - pl.col("vix")) / pl.col("vix"),
         vx2_vx1_roll_yield=pl.col("vx2") / pl.col("vx1") - 1.0,
-        iv_rv_spread_pts=pl.col("vix") - rv_long,
+        iv_rv_spread_vol_pts=pl.col("vix") - rv_long,
         # carry paid per unit of risk: funding APR (decimal) / SPX RV (decimal), see market-tables.md
         funding_vol_premium=pl.when(rv_long > 0).then(pl.col("funding_apr") / (rv_long / 100.0)),
     ).with_columns(

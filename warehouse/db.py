@@ -18,6 +18,8 @@ import duckdb
 import polars as pl
 from filelock import FileLock, Timeout
 
+from warehouse import migrations
+
 from warehouse.trust import TrustReads
 
 WriteMode = Literal["replace", "merge"]
@@ -193,6 +195,13 @@ class Warehouse:
         tables = {t for t, _ in have}
         self._columns.clear()
         self._defaults.clear()
+        renames = migrations.pending(set(have))
+        if renames:  # a home built by an earlier version: its columns take today's names first
+            with self.transaction():
+                for r in renames:
+                    for sql in migrations.statements(r):
+                        self._con.execute(sql)
+                    have[(r.table, r.new)] = have.pop((r.table, r.old))
         for sql in ddl_statements():
             self._con.execute(sql)
         for t, col, dtype in want:

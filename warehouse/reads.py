@@ -211,7 +211,7 @@ def has_spx_bars_before(wh: Warehouse, day: date) -> bool:
 _HEADLINE = {  # part -> the night's row it shows (flows/nightly.py, the Prefect UI's summary)
     "signals": "select regime, unwind_score from core.signals_daily where date = ?",
     "recommendation": "select * from core.recommendations where as_of = ?",
-    "gamma": "select spot, spot_gex_usd, zero_gamma from core.gamma_daily where date = ? and "
+    "gamma": "select spot, net_gex_usd_per_pct, zero_gamma from core.gamma_daily where date = ? and "
              "underlying = 'SPX' order by preset limit 1",
     "vol": "select vix, vix_vix3m_ratio from core.vol_daily where date = ?",
     "backtest": "select cagr, sharpe, max_drawdown, irr from core.backtest_metrics where as_of = ? and "

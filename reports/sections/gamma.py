@@ -30,7 +30,7 @@ def _bn(s: pl.Series) -> list[float]:
 def build(ctx: Context) -> dict | None:
     wh, d, preset = ctx.wh, ctx.as_of, ctx.preset
     hist = wh.sql(
-        "select date, spot, spot_gex_usd, zero_gamma, gex_macd_usd, gex_macd_signal_usd, "
+        "select date, spot, net_gex_usd_per_pct, zero_gamma, gex_macd_usd, gex_macd_signal_usd, "
         "gex_macd_hist_usd from core.gamma_daily where underlying = 'SPX' and preset = ? and "
         "date <= ? order by date", [preset, d])
     night = wh.sql("select * from core.gamma_daily where underlying = 'SPX' and preset = ? and date = ?",
@@ -43,11 +43,11 @@ def build(ctx: Context) -> dict | None:
     charts = {}
 
     # -- profile: net GEX if spot moved, with spot and flip marked
-    prof = wh.sql("select spot_level, call_gex_usd, put_gex_usd, net_gex_usd from core.gamma_profile "
+    prof = wh.sql("select spot_level, call_gex_usd_per_pct, put_gex_usd_per_pct, net_gex_usd_per_pct from core.gamma_profile "
                   "where underlying = 'SPX' and preset = ? and date = ? order by spot_level", [preset, d])
     if prof.height:
         fig = Figure()
-        net = _bn(prof["net_gex_usd"])
+        net = _bn(prof["net_gex_usd_per_pct"])
         fig.add_scatter(x=prof["spot_level"], y=[v if v >= 0 else 0 for v in net], mode="lines",
                         line=dict(width=0), fill="tozeroy", fillcolor="rgba(26,127,90,0.14)",
                         hoverinfo="skip", showlegend=False)
@@ -57,10 +57,10 @@ def build(ctx: Context) -> dict | None:
         fig.add_scatter(x=prof["spot_level"], y=net, name="net", mode="lines",
                         line=dict(color=COLORS["net"], width=2.2),
                         hovertemplate="net %{y:+.2f} bn<extra></extra>")
-        fig.add_scatter(x=prof["spot_level"], y=_bn(prof["call_gex_usd"]), name="calls", mode="lines",
+        fig.add_scatter(x=prof["spot_level"], y=_bn(prof["call_gex_usd_per_pct"]), name="calls", mode="lines",
                         line=dict(color=COLORS["call"], width=1, dash="dot"),
                         hovertemplate="calls %{y:+.2f} bn<extra></extra>")
-        fig.add_scatter(x=prof["spot_level"], y=_bn(prof["put_gex_usd"]), name="puts", mode="lines",
+        fig.add_scatter(x=prof["spot_level"], y=_bn(prof["put_gex_usd_per_pct"]), name="puts", mode="lines",
                         line=dict(color=COLORS["put"], width=1, dash="dot"),
                         hovertemplate="puts %{y:+.2f} bn<extra></extra>")
         vline(fig, spot, f"spot {spot:,.0f}", COLORS["spot"], dash="solid")
@@ -77,18 +77,18 @@ def build(ctx: Context) -> dict | None:
 
     # -- GEX by strike: calls up, puts down, walls marked
     lo, hi = spot * (1 - STRIKE_WINDOW), spot * (1 + STRIKE_WINDOW)
-    by_k = wh.sql("select strike, call_gex_usd, put_gex_usd, net_gex_usd, call_oi, put_oi "
+    by_k = wh.sql("select strike, call_gex_usd_per_pct, put_gex_usd_per_pct, net_gex_usd_per_pct, call_oi, put_oi "
                   "from core.gamma_by_strike where underlying = 'SPX' and preset = ? and date = ? "
                   "and strike between ? and ? order by strike", [preset, d, lo, hi])
     if by_k.height:
         fig = Figure()
-        fig.add_bar(x=by_k["strike"], y=_bn(by_k["call_gex_usd"]), name="calls",
+        fig.add_bar(x=by_k["strike"], y=_bn(by_k["call_gex_usd_per_pct"]), name="calls",
                     marker_color=COLORS["call"], opacity=0.85,
                     customdata=by_k["call_oi"], hovertemplate="calls %{y:+.2f} bn · OI %{customdata:,}<extra></extra>")
-        fig.add_bar(x=by_k["strike"], y=_bn(by_k["put_gex_usd"]), name="puts",
+        fig.add_bar(x=by_k["strike"], y=_bn(by_k["put_gex_usd_per_pct"]), name="puts",
                     marker_color=COLORS["put"], opacity=0.85,
                     customdata=by_k["put_oi"], hovertemplate="puts %{y:+.2f} bn · OI %{customdata:,}<extra></extra>")
-        fig.add_scatter(x=by_k["strike"], y=_bn(by_k["net_gex_usd"]), name="net", mode="markers",
+        fig.add_scatter(x=by_k["strike"], y=_bn(by_k["net_gex_usd_per_pct"]), name="net", mode="markers",
                         marker=dict(color=COLORS["net"], size=4),
                         hovertemplate="net %{y:+.2f} bn<extra></extra>")
         vline(fig, spot, f"spot {spot:,.0f}", COLORS["spot"], dash="solid")
@@ -109,8 +109,8 @@ def build(ctx: Context) -> dict | None:
     if hist.height:
         fig = Figure.subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06,
                               row_heights=[0.64, 0.36], specs=[[{"secondary_y": True}], [{}]])
-        fig.add_bar(x=hist["date"], y=_bn(hist["spot_gex_usd"]), name="net spot GEX",
-                    marker_color=[COLORS["pos"] if v >= 0 else COLORS["neg"] for v in hist["spot_gex_usd"]],
+        fig.add_bar(x=hist["date"], y=_bn(hist["net_gex_usd_per_pct"]), name="net spot GEX",
+                    marker_color=[COLORS["pos"] if v >= 0 else COLORS["neg"] for v in hist["net_gex_usd_per_pct"]],
                     opacity=0.75, hovertemplate="net GEX %{y:+.2f} bn<extra></extra>", row=1, col=1)
         fig.add_scatter(x=hist["date"], y=hist["spot"], name="SPX", mode="lines",
                         line=dict(color=COLORS["spot"], width=1.6),
@@ -144,11 +144,11 @@ def build(ctx: Context) -> dict | None:
         trading_days(fig, hist["date"].to_list(), rows=[1, 2])
         charts["history"] = to_div(fig, "fig-gamma-history")
 
-    by_exp = wh.sql("select root, expiry, dte_days, bucket, call_gex_usd, put_gex_usd, net_gex_usd, "
+    by_exp = wh.sql("select root, expiry, dte_days, bucket, call_gex_usd_per_pct, put_gex_usd_per_pct, net_gex_usd_per_pct, "
                     "call_oi, put_oi from core.gamma_by_expiry where underlying = 'SPX' and preset = ? "
                     "and date = ? order by expiry, root", [preset, d])
 
-    gex = g["spot_gex_usd"]
+    gex = g["net_gex_usd_per_pct"]
     dist = g["zero_gamma_distance_pct"]
     side = "long" if gex >= 0 else "short"
     take = f"Dealers are {side} gamma: {fmt(gex, 'bn')} USD per 1 % move"

@@ -88,7 +88,7 @@ def build(ctx: Context) -> dict | None:
     if sig is not None:
         for name, label, metrics in COMPONENTS:
             components.append({"name": name, "label": label, "score": sig[f"{name}_score"],
-                               "pts": sig[f"{name}_pts"],
+                               "pts": sig[f"{name}_score_pts"],
                                "metrics": [{"col": c, "label": lab, "kind": k, "value": sig[c]}
                                            for c, lab, k in metrics]})
     legs, rationale, chart = [], [], None

@@ -96,7 +96,7 @@ def build(ctx: Context) -> dict | None:
     fig = Figure()
     fig.add_scatter(x=h["date"], y=h["vix"], name="VIX (implied 30 d)", mode="lines",
                     line=dict(color=COLORS["net"], width=2), hovertemplate="VIX %{y:.2f}<extra></extra>")
-    fig.add_scatter(x=h["date"], y=h["spx_rv20_pct"], name="SPX realized 20 d", mode="lines",
+    fig.add_scatter(x=h["date"], y=h["spx_rv20_vol_pts"], name="SPX realized 20 d", mode="lines",
                     line=dict(color=COLORS["flip"], width=1.5), hovertemplate="RV20 %{y:.2f}<extra></extra>")
     fig.add_scatter(x=h["date"], y=h["vx1"], name="VX1", mode="lines",
                     line=dict(color=COLORS["muted"], width=1.2, dash="dot"),
@@ -111,8 +111,8 @@ def build(ctx: Context) -> dict | None:
         if v["vix"] is not None and v["vix_vix3m_ratio"] is not None else "VIX term structure incomplete tonight"
     if v["vx1"] is not None and v["vx1_roll_yield"] is not None:
         take += f"; VX1 {v['vx1']:.2f} rolls {fmt(v['vx1_roll_yield'], 'pct')} to spot"
-    if v["iv_rv_spread_pts"] is not None:
-        take += f"; implied over realized {fmt(v['iv_rv_spread_pts'], 'signed1')} pts"
+    if v["iv_rv_spread_vol_pts"] is not None:
+        take += f"; implied over realized {fmt(v['iv_rv_spread_vol_pts'], 'signed1')} pts"
     if m is not None and m["vix"] is not None and v["vix"] is not None:
         take += f" (VIX {m['vix']:.2f} a month ago)"
     return {"v": v, "m": m, "rk": rk, "charts": charts, "takeaway": take + "."}

@@ -38,10 +38,10 @@ def test_report_shows_the_spot_gex_stored_in_core_gamma_daily(built):
     home, _ = built
     day = DAYS[-1]
     with Warehouse.open(home / "warehouse.duckdb", read_only=True) as wh:
-        gex = wh.scalar("select spot_gex_usd from core.gamma_daily where date = ? and underlying = 'SPX'",
+        gex = wh.scalar("select net_gex_usd_per_pct from core.gamma_daily where date = ? and underlying = 'SPX'",
                         [day])
     html = (home / "reports" / f"{day}.html").read_text()
-    m = re.search(r'data-source="core.gamma_daily.spot_gex_usd" data-value="([^"]+)"', html)
+    m = re.search(r'data-source="core.gamma_daily.net_gex_usd_per_pct" data-value="([^"]+)"', html)
     assert m and float(m.group(1)) == gex
     shown = f"{gex / 1e9:+,.2f} bn".replace("-", "\u2212")
     assert shown in html

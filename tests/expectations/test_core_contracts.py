@@ -12,9 +12,9 @@ from expectations.contracts import check_rows
 
 D = date(2026, 3, 2)
 
-GAMMA_DAILY = dict(date=D, underlying="SPX", spot=6000.0, spot_gex_usd=-2.0e9, call_gex_usd=3.0e9,
-                   put_gex_usd=-5.0e9, contracts=9000, expired_rows=0, preset="default",
-                   gross_gex_usd=8.0e9, zero_gamma=6100.0, zero_gamma_flips=[6100.0], flip_count=1,
+GAMMA_DAILY = dict(date=D, underlying="SPX", spot=6000.0, net_gex_usd_per_pct=-2.0e9, call_gex_usd_per_pct=3.0e9,
+                   put_gex_usd_per_pct=-5.0e9, contracts=9000, expired_rows=0, preset="default",
+                   gross_gex_usd_per_pct=8.0e9, zero_gamma=6100.0, zero_gamma_flips=[6100.0], flip_count=1,
                    flip_search_low=4800.0, flip_search_high=7200.0, zero_dte_share_pct=12.0)
 
 
@@ -29,8 +29,8 @@ def test_gamma_daily_valid_row_passes():
 
 @pytest.mark.parametrize("change, check", [
     ({"zero_gamma": 9500.0, "zero_gamma_flips": [9500.0]}, "zero_gamma_within_50pct_of_spot"),
-    ({"spot_gex_usd": -1.0e9}, "spot_gex_is_call_plus_put"),
-    ({"gross_gex_usd": 1.0e9}, "gross_gex_covers_net"),
+    ({"net_gex_usd_per_pct": -1.0e9}, "spot_gex_is_call_plus_put"),
+    ({"gross_gex_usd_per_pct": 1.0e9}, "gross_gex_covers_net"),
     ({"flip_count": 2}, "flip_count_matches_flips"),
     ({"flip_search_low": 6100.0}, "flip_search_brackets_spot"),
     ({"zero_dte_share_pct": 140.0}, "in_range(0, 100)"),
@@ -45,15 +45,15 @@ def test_no_zero_gamma_in_range_is_fine():
 
 
 def test_gamma_tables_net_is_call_plus_put():
-    row = dict(date=D, underlying="SPX", preset="default", strike=6000.0, call_gex_usd=1.0, put_gex_usd=-3.0,
-               net_gex_usd=-2.0, call_oi=10, put_oi=20, contracts=2)
+    row = dict(date=D, underlying="SPX", preset="default", strike=6000.0, call_gex_usd_per_pct=1.0, put_gex_usd_per_pct=-3.0,
+               net_gex_usd_per_pct=-2.0, call_oi=10, put_oi=20, contracts=2)
     assert failed("core.gamma_by_strike", row) == []
-    assert failed("core.gamma_by_strike", {**row, "net_gex_usd": 4.0}) == ["net_gex_is_call_plus_put"]
+    assert failed("core.gamma_by_strike", {**row, "net_gex_usd_per_pct": 4.0}) == ["net_gex_is_call_plus_put"]
 
 
 def test_gamma_by_expiry_bucket_and_dte_follow_the_dates():
     row = dict(date=D, underlying="SPX", preset="default", root="SPXW", expiry=date(2026, 3, 6), dte_days=4,
-               t_years=0.011, bucket="<=7d", call_gex_usd=1.0, put_gex_usd=-1.0, net_gex_usd=0.0,
+               t_years=0.011, bucket="<=7d", call_gex_usd_per_pct=1.0, put_gex_usd_per_pct=-1.0, net_gex_usd_per_pct=0.0,
                call_oi=1, put_oi=1, contracts=2)
     assert failed("core.gamma_by_expiry", row) == []
     assert failed("core.gamma_by_expiry", {**row, "bucket": "0DTE"}) == ["bucket_matches_dte"]
@@ -104,8 +104,8 @@ def test_macro_event_study_rel_day_sign_and_reer_publication():
 
 
 def test_signals_points_add_up_to_the_score():
-    row = dict(date=D, gamma_pts=20.0, funding_pts=10.0, breadth_pts=5.0, volatility_pts=5.0,
-               events_pts=0.0, unwind_score=40.0, regime="crowded")
+    row = dict(date=D, gamma_score_pts=20.0, funding_score_pts=10.0, breadth_score_pts=5.0, volatility_score_pts=5.0,
+               events_score_pts=0.0, unwind_score=40.0, regime="crowded")
     assert failed("core.signals_daily", row) == []
     assert failed("core.signals_daily", {**row, "unwind_score": 45.0}) == ["points_add_up_to_score"]
     assert failed("core.signals_daily", {**row, "regime": "panic"}) == ["isin(['calm', 'crowded', 'unwinding', 'recovery'])"]

@@ -13,8 +13,8 @@ from flows.cli import app
 from flows.gex import gex_command
 from sources.formats import parse_file
 
-REQUIRED = {"file", "underlying", "quote_date", "snapshot_date", "spot", "spot_gex_usd",
-            "call_gex_usd", "put_gex_usd", "zero_gamma", "call_wall", "put_wall", "expired_rows"}
+REQUIRED = {"file", "underlying", "quote_date", "snapshot_date", "spot", "net_gex_usd_per_pct",
+            "call_gex_usd_per_pct", "put_gex_usd_per_pct", "zero_gamma", "call_wall", "put_wall", "expired_rows"}
 
 
 @pytest.fixture
@@ -40,8 +40,8 @@ def test_json_line_per_file_in_usd(mini, capsys):
     assert (out["file"], out["underlying"], out["quote_date"], out["snapshot_date"]) == (
         str(mini), "SPX", "2022-02-04", "2022-02-04")
     assert out["spot"] == 4500.5
-    assert out["spot_gex_usd"] == pytest.approx(vendor_spot_gex(mini), rel=1e-12)  # USD, not bn
-    assert out["spot_gex_usd"] == pytest.approx(out["call_gex_usd"] + out["put_gex_usd"])
+    assert out["net_gex_usd_per_pct"] == pytest.approx(vendor_spot_gex(mini), rel=1e-12)  # USD, not bn
+    assert out["net_gex_usd_per_pct"] == pytest.approx(out["call_gex_usd_per_pct"] + out["put_gex_usd_per_pct"])
     assert out["flip_count"] == 2 and out["zero_gamma"] == out["zero_gamma_flips"][0]
     assert (out["call_wall"], out["put_wall"], out["expired_rows"]) == (4550.0, 4500.0, 0)
 
@@ -75,7 +75,7 @@ def test_real_chains_as_json_match_the_readme(realdata, capsys):
     files = sorted((realdata / "cboe_chains").glob("*.csv"))
     assert gex_command(files, "perfiliev", as_json=True) == 0
     got = {Path(o["file"]).name: o for o in json_lines(capsys.readouterr().out)}
-    assert got["spx_2022-02-05.csv"]["spot_gex_usd"] == pytest.approx(-19.156144e9, rel=1e-6)
+    assert got["spx_2022-02-05.csv"]["net_gex_usd_per_pct"] == pytest.approx(-19.156144e9, rel=1e-6)
     assert got["spx_2022-02-05.csv"]["zero_gamma"] == pytest.approx(4585.16, abs=0.5)
     assert got["spx_2026-03-14_expired_rows.csv"]["zero_gamma"] is None
     assert got["spy_2025-09-25.csv"]["underlying"] == "SPY"

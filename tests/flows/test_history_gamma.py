@@ -22,7 +22,7 @@ def test_datashop_january_2018_builds_twenty_nights_of_gamma(realdata, tmp_path)
     dates = [r[0] for r in wh.sql("select distinct quote_date from raw.option_quotes order by 1").rows()]
     assert len(dates) == 21
     build_gamma.fn(wh, dates, settings)
-    daily = wh.sql("select date, spot_gex_usd from core.gamma_daily order by date")
+    daily = wh.sql("select date, net_gex_usd_per_pct from core.gamma_daily order by date")
     assert daily.height == 21
     # 01/31 is the only expiry's own day: nothing left open, so 20 nights carry dealer gamma
-    assert daily.filter(daily["spot_gex_usd"] != 0).height == 20
+    assert daily.filter(daily["net_gex_usd_per_pct"] != 0).height == 20

@@ -109,6 +109,6 @@ def test_every_number_on_the_page_is_in_the_table_it_names(sample_home, numbers)
 def test_shown_text_agrees_with_the_stored_value_for_the_gamma_kpis(numbers):
     """A spot check of formatting: the net spot GEX tile shows the stored USD in $bn."""
     tile = next(n for n in numbers if n["section"] == "gamma"
-                and n["source"] == "core.gamma_daily.spot_gex_usd")
+                and n["source"] == "core.gamma_daily.net_gex_usd_per_pct")
     shown = tile["text"].strip().replace("\u2212", "-").replace(" bn", "").replace(",", "")
     assert float(shown) == pytest.approx(float(tile["value"]) / 1e9, abs=0.006)

@@ -35,16 +35,16 @@ def test_gex_unit_is_usd_per_one_percent_move():
     q = chain([("SPX", FEB18, 4000, "C", 1000, 0.2, 0.002),
                ("SPX", FEB18, 4000, "P", 1000, 0.2, 0.002)])
     out = spot_gex(q, PERF).row(0, named=True)
-    assert out["call_gex_usd"] == pytest.approx(32_000_000.0)
-    assert out["put_gex_usd"] == pytest.approx(-32_000_000.0)  # dealers short puts
-    assert out["spot_gex_usd"] == pytest.approx(0.0)
+    assert out["call_gex_usd_per_pct"] == pytest.approx(32_000_000.0)
+    assert out["put_gex_usd_per_pct"] == pytest.approx(-32_000_000.0)  # dealers short puts
+    assert out["net_gex_usd_per_pct"] == pytest.approx(0.0)
     assert (out["contracts"], out["expired_rows"], out["preset"]) == (2, 0, "perfiliev")
 
 
 def test_dealer_short_both_flips_the_call_sign():
     q = chain([("SPX", FEB18, 4000, "C", 1000, 0.2, 0.002)])
     short_both = PERF.model_copy(update={"dealer": "short_calls_short_puts"})
-    assert spot_gex(q, short_both)["call_gex_usd"][0] == pytest.approx(-32_000_000.0)
+    assert spot_gex(q, short_both)["call_gex_usd_per_pct"][0] == pytest.approx(-32_000_000.0)
 
 
 def test_expired_rows_are_excluded_and_counted_or_kept_on_request():
@@ -57,10 +57,10 @@ def test_expired_rows_are_excluded_and_counted_or_kept_on_request():
     unit = 100 * 6600.0 ** 2 * 0.01 * 100  # OI 100
     dropped = spot_gex(q, PERF).row(0, named=True)
     assert dropped["expired_rows"] == 2 and dropped["contracts"] == 1
-    assert dropped["spot_gex_usd"] == pytest.approx(0.002 * unit)
+    assert dropped["net_gex_usd_per_pct"] == pytest.approx(0.002 * unit)
     kept = spot_gex(q, PERF.model_copy(update={"keep_expired": True})).row(0, named=True)
     assert kept["expired_rows"] == 2 and kept["contracts"] == 3
-    assert kept["spot_gex_usd"] == pytest.approx((0.002 + 0.001 - 0.003) * unit)
+    assert kept["net_gex_usd_per_pct"] == pytest.approx((0.002 + 0.001 - 0.003) * unit)
     # The default preset agrees: settled at 16:00 EDT Friday, before the Saturday snapshot.
     assert spot_gex(q, "default")["expired_rows"][0] == 2
 
@@ -102,9 +102,9 @@ def test_iv_zero_rows_vendor_gamma_counts_model_needs_an_iv():
     q = chain([("SPX", FEB18, 4600, "P", 5000, 0.0, 0.0021),   # ITM put, vendor could not imply IV
                ("SPX", FEB18, 4600, "C", 10, 0.19, 0.0020)])
     unit = 100 * 4000.0 ** 2 * 0.01
-    assert spot_gex(q, PERF)["put_gex_usd"][0] == pytest.approx(-0.0021 * 5000 * unit)
+    assert spot_gex(q, PERF)["put_gex_usd_per_pct"][0] == pytest.approx(-0.0021 * 5000 * unit)
     none = GammaConventions.preset("default", iv_fill="none")
-    assert spot_gex(q, none)["put_gex_usd"][0] == 0.0
+    assert spot_gex(q, none)["put_gex_usd_per_pct"][0] == 0.0
     filled = exposure_rows(q, "default").filter(pl.col("right") == "P")
     assert filled["iv_used"][0] == 0.19  # the call's IV at the same root/expiry/strike
     assert filled["gamma_used"][0] == pytest.approx(
@@ -117,8 +117,8 @@ def test_open_interest_zero_contributes_nothing_but_is_a_contract():
     for preset in ("perfiliev", "default"):
         t = gamma_tables(q, preset)
         d = t["core.gamma_daily"].row(0, named=True)
-        assert (d["spot_gex_usd"], d["contracts"], d["zero_gamma"], d["flip_count"]) == (0.0, 2, None, 0)
-        assert t["core.gamma_profile"]["net_gex_usd"].abs().max() == 0.0
+        assert (d["net_gex_usd_per_pct"], d["contracts"], d["zero_gamma"], d["flip_count"]) == (0.0, 2, None, 0)
+        assert t["core.gamma_profile"]["net_gex_usd_per_pct"].abs().max() == 0.0
         assert t["core.gamma_by_strike"].select("call_oi", "put_oi").row(0) == (0, 0)
 
 
@@ -132,10 +132,10 @@ def test_spx_and_spxw_sharing_a_strike_stay_apart_by_root_and_sum_by_strike():
     assert exposure_rows(q, PERF).height == 4
     strikes = t["core.gamma_by_strike"]
     assert strikes.select("strike", "call_oi", "put_oi").rows() == [(4000.0, 400, 250)]
-    assert strikes["net_gex_usd"][0] == pytest.approx((400 - 250) * unit)
+    assert strikes["net_gex_usd_per_pct"][0] == pytest.approx((400 - 250) * unit)
     expiries = t["core.gamma_by_expiry"].sort("root")
     assert expiries.select("root", "call_oi", "put_oi").rows() == [("SPX", 100, 200), ("SPXW", 300, 50)]
-    assert expiries["net_gex_usd"].to_list() == pytest.approx([-100 * unit, 250 * unit])
+    assert expiries["net_gex_usd_per_pct"].to_list() == pytest.approx([-100 * unit, 250 * unit])
 
 
 def test_several_dates_at_once_equal_each_date_alone():
@@ -155,7 +155,7 @@ def test_the_latest_snapshot_of_a_date_wins():
     late = chain([("SPX", FEB18, 4000, "C", 300, 0.2, 0.002)])
     out = spot_gex(pl.concat([early, late]), PERF)
     assert out.height == 1
-    assert out["call_gex_usd"][0] == pytest.approx(0.002 * 300 * 100 * 4000.0 ** 2 * 0.01)
+    assert out["call_gex_usd_per_pct"][0] == pytest.approx(0.002 * 300 * 100 * 4000.0 ** 2 * 0.01)
 
 
 def test_unknown_preset_and_bad_grid_are_refused():

@@ -132,5 +132,5 @@ def test_profile_at_spot_is_the_model_spot_gex():
     t = gamma_tables(TWO_FLIPS, conv)
     mid = t["core.gamma_profile"].filter(pl.col("level_pct").abs() < 1e-9)
     d = t["core.gamma_daily"].row(0, named=True)
-    assert mid["net_gex_usd"][0] == pytest.approx(d["spot_gex_usd"], rel=1e-10)
-    assert mid["call_gex_usd"][0] == pytest.approx(d["call_gex_usd"], rel=1e-10)
+    assert mid["net_gex_usd_per_pct"][0] == pytest.approx(d["net_gex_usd_per_pct"], rel=1e-10)
+    assert mid["call_gex_usd_per_pct"][0] == pytest.approx(d["call_gex_usd_per_pct"], rel=1e-10)

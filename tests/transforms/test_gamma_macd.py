@@ -14,7 +14,7 @@ from transforms.gamma import add_gex_macd
 def history(values, underlying="SPX", start=date(2024, 1, 2)) -> pl.DataFrame:
     return pl.DataFrame({"date": [start + timedelta(days=i) for i in range(len(values))],
                          "underlying": underlying, "preset": "default",
-                         "spot_gex_usd": [float(v) for v in values]})
+                         "net_gex_usd_per_pct": [float(v) for v in values]})
 
 
 def test_worked_example_fast_2_slow_3_signal_2():

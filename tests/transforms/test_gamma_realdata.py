@@ -40,10 +40,10 @@ def test_perfiliev_reproduces_the_reference_table(realdata, name):
     d = gamma_tables(q, "perfiliev")["core.gamma_daily"].row(0, named=True)
     assert d["spot"] == spot
     # README prints 6 decimals of $bn: compare to 1e-6 relative (and to its last printed digit).
-    assert rel(d["spot_gex_usd"] / BN, gex) < 1e-6
+    assert rel(d["net_gex_usd_per_pct"] / BN, gex) < 1e-6
     if call is not None:
-        assert rel(d["call_gex_usd"] / BN, call) < 1e-6
-        assert rel(d["put_gex_usd"] / BN, put) < 1e-6
+        assert rel(d["call_gex_usd_per_pct"] / BN, call) < 1e-6
+        assert rel(d["put_gex_usd_per_pct"] / BN, put) < 1e-6
     if zero is None:  # "none within ±20 %"
         assert d["zero_gamma"] is None and d["flip_count"] == 0
         assert d["flip_search_low"] == pytest.approx(0.8 * spot)
@@ -63,7 +63,7 @@ def test_expired_rows_are_counted_and_kept_on_request(realdata):
     dropped = gamma_tables(q, "perfiliev")["core.gamma_daily"].row(0, named=True)
     assert dropped["expired_rows"] == 36  # 18 lines, a call and a put each
     kept = gamma_tables(q, GammaConventions.preset("perfiliev", keep_expired=True))["core.gamma_daily"]
-    assert rel(kept["spot_gex_usd"][0] / BN, -34.256727) < 1e-6
+    assert rel(kept["net_gex_usd_per_pct"][0] / BN, -34.256727) < 1e-6
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCE))
@@ -76,10 +76,10 @@ def test_default_preset_is_sane_on_real_chains(realdata, name):
             if dtype == pl.Float64:
                 assert frame[col].is_nan().sum() == 0, col
     # Same sign and the same order of magnitude as the vendor-gamma figure.
-    assert d["spot_gex_usd"] / BN == pytest.approx(gex, rel=0.15)
+    assert d["net_gex_usd_per_pct"] / BN == pytest.approx(gex, rel=0.15)
     assert d["zero_dte_share_pct"] is not None and 0 <= d["zero_dte_share_pct"] <= 100
     if d["zero_gamma"] is not None:
         assert abs(d["zero_gamma"] / spot - 1) < 0.2 and d["zero_gamma"] in d["zero_gamma_flips"]
-    by_strike_net = t["core.gamma_by_strike"]["net_gex_usd"].sum()
-    assert math.isclose(by_strike_net, d["spot_gex_usd"], rel_tol=1e-9)
-    assert math.isclose(t["core.gamma_by_expiry"]["net_gex_usd"].sum(), d["spot_gex_usd"], rel_tol=1e-9)
+    by_strike_net = t["core.gamma_by_strike"]["net_gex_usd_per_pct"].sum()
+    assert math.isclose(by_strike_net, d["net_gex_usd_per_pct"], rel_tol=1e-9)
+    assert math.isclose(t["core.gamma_by_expiry"]["net_gex_usd_per_pct"].sum(), d["net_gex_usd_per_pct"], rel_tol=1e-9)

@@ -46,7 +46,7 @@ def tables():
 
 
 def test_by_strike_rows(tables):
-    got = tables["core.gamma_by_strike"].select("strike", "call_gex_usd", "put_gex_usd", "net_gex_usd")
+    got = tables["core.gamma_by_strike"].select("strike", "call_gex_usd_per_pct", "put_gex_usd_per_pct", "net_gex_usd_per_pct")
     expected = [(3900.0, 1.6e6, -32e6, -30.4e6), (3950.0, 12e6, -36e6, -24e6),
                 (4000.0, 32e6, -32e6, 0.0), (4050.0, 72e6, -4.8e6, 67.2e6), (4100.0, 24e6, -1.6e6, 22.4e6)]
     for row, want in zip(got.rows(), expected, strict=True):
@@ -64,10 +64,10 @@ def test_walls_absolute_gamma_and_top_open_interest(tables):
 
 def test_spot_gex_totals(tables):
     d = tables["core.gamma_daily"].row(0, named=True)
-    assert d["call_gex_usd"] == pytest.approx(141.6e6)
-    assert d["put_gex_usd"] == pytest.approx(-106.4e6)
-    assert d["spot_gex_usd"] == pytest.approx(35.2e6)
-    assert d["gross_gex_usd"] == pytest.approx(248.0e6)
+    assert d["call_gex_usd_per_pct"] == pytest.approx(141.6e6)
+    assert d["put_gex_usd_per_pct"] == pytest.approx(-106.4e6)
+    assert d["net_gex_usd_per_pct"] == pytest.approx(35.2e6)
+    assert d["gross_gex_usd_per_pct"] == pytest.approx(248.0e6)
     assert (d["contracts"], d["expired_rows"]) == (10, 0)
     assert d["zero_dte_share_pct"] == 0.0
 

@@ -153,7 +153,7 @@ def test_the_later_days_actually_move_the_rolling_figures(builds):
                                           pl.col("date") > D)
     assert f["funding_apr_z"].null_count() == 0
     v = late["core.vol_daily"].filter(pl.col("date") > D)
-    assert v.select("vx1", "vx_cm30", "spx_rv20_pct", "spx_rsi14", "funding_vol_premium").null_count().row(0) \
+    assert v.select("vx1", "vx_cm30", "spx_rv20_vol_pts", "spx_rsi14", "funding_vol_premium").null_count().row(0) \
         == (0, 0, 0, 0, 0)
     b = late["core.breadth_daily"].filter(pl.col("date") > D)
     assert b["mcclellan_osc"].null_count() == 0

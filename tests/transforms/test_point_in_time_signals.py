@@ -36,7 +36,7 @@ def _market(seed: int = 5) -> dict[str, pl.DataFrame]:
     vix = np.clip(14 + 20 * np.abs(ret) * 10 + rng.normal(0, 1, n), 9, 60)
     gex = 5e9 - 12e9 * crowd + rng.normal(0, 2e9, n)
     gamma = pl.DataFrame({"date": days, "underlying": "SPX", "preset": "default", "spot": close,
-                          "spot_gex_usd": gex, "zero_gamma": close * (1 - 0.02 + 0.04 * crowd),
+                          "net_gex_usd_per_pct": gex, "zero_gamma": close * (1 - 0.02 + 0.04 * crowd),
                           "gex_macd_hist_usd": [None] * 34 + rng.normal(0, 1e9, n - 34).tolist()},
                          schema_overrides={"gex_macd_hist_usd": pl.Float64})
     z = [None] * 20 + (3 * crowd[20:] - 1 + rng.normal(0, 0.5, n - 20)).tolist()

@@ -27,7 +27,7 @@ def gamma_frame(gex: list[float], spot: float = 5000.0, zero_gamma: float | None
     n = len(gex)
     return pl.DataFrame({
         "date": days(n), "underlying": "SPX", "preset": "default", "spot": [spot] * n,
-        "spot_gex_usd": gex, "zero_gamma": [zero_gamma] * n,
+        "net_gex_usd_per_pct": gex, "zero_gamma": [zero_gamma] * n,
         "gex_macd_hist_usd": hist if hist is not None else [None] * n,
     }, schema_overrides={"zero_gamma": pl.Float64, "gex_macd_hist_usd": pl.Float64})
 
@@ -132,8 +132,8 @@ def test_score_is_the_weighted_mean_and_points_add_up():
     assert last["components_missing"] == "breadth,events"
     assert last["components_available"] == 3
     assert last["unwind_score"] == pytest.approx(100 * (0.35 * 0.75 + 0.30 * 1.0 + 0.10 * 0) / 0.75)
-    assert last["gamma_pts"] + last["funding_pts"] + last["volatility_pts"] == pytest.approx(last["unwind_score"])
-    assert last["breadth_pts"] is None
+    assert last["gamma_score_pts"] + last["funding_score_pts"] + last["volatility_score_pts"] == pytest.approx(last["unwind_score"])
+    assert last["breadth_score_pts"] is None
     assert last["convergence"] is True  # GEX < 0 with z <= -1, and funding z >= 1
 
 

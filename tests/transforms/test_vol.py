@@ -78,10 +78,10 @@ def test_vx1_vx2_roll_on_expiry_day():
     ])
     out = vol_daily(_bars("VIX", days, [13.0, 13.1, 13.3]), vx, None)
     r = out.rows_by_key("date", named=True, unique=True)
-    assert (r[days[0]]["vx1"], r[days[0]]["vx1_expiry"], r[days[0]]["vx1_dte"]) == (13.2, JAN, 1)
-    assert (r[days[0]]["vx2"], r[days[0]]["vx2_dte"]) == (14.1, 29)
+    assert (r[days[0]]["vx1"], r[days[0]]["vx1_expiry"], r[days[0]]["vx1_dte_days"]) == (13.2, JAN, 1)
+    assert (r[days[0]]["vx2"], r[days[0]]["vx2_dte_days"]) == (14.1, 29)
     # on the expiry day the expiring contract is no longer the front: nearest expiry AFTER the date
-    assert (r[days[1]]["vx1"], r[days[1]]["vx1_expiry"], r[days[1]]["vx1_dte"]) == (14.3, FEB, 28)
+    assert (r[days[1]]["vx1"], r[days[1]]["vx1_expiry"], r[days[1]]["vx1_dte_days"]) == (14.3, FEB, 28)
     assert (r[days[1]]["vx2"], r[days[1]]["vx2_expiry"]) == (15.2, MAR)
     assert (r[days[2]]["vx1"], r[days[2]]["vx1_expiry"]) == (15.1, MAR)
     assert r[days[0]]["vx1_roll_yield"] == pytest.approx((13.2 - 13.0) / 13.0)
@@ -133,11 +133,11 @@ def test_realized_vol_iv_rv_spread_and_funding_premium():
     rv20 = np.std(r[-20:], ddof=1) * math.sqrt(252) * 100
     rv10 = np.std(r[-10:], ddof=1) * math.sqrt(252) * 100
     last = out.row(-1, named=True)
-    assert last["spx_rv20_pct"] == pytest.approx(rv20)
-    assert last["spx_rv10_pct"] == pytest.approx(rv10)
-    assert last["iv_rv_spread_pts"] == pytest.approx(14.0 - rv20)
-    assert out["spx_rv20_pct"].null_count() == 20             # 20 returns need 21 closes
-    assert out["spx_rv10_pct"].null_count() == 10
+    assert last["spx_rv20_vol_pts"] == pytest.approx(rv20)
+    assert last["spx_rv10_vol_pts"] == pytest.approx(rv10)
+    assert last["iv_rv_spread_vol_pts"] == pytest.approx(14.0 - rv20)
+    assert out["spx_rv20_vol_pts"].null_count() == 20             # 20 returns need 21 closes
+    assert out["spx_rv10_vol_pts"].null_count() == 10
     assert last["funding_apr"] == 0.2190                      # the composite ALL row, not binance
     assert last["funding_vol_premium"] == pytest.approx(0.2190 / (rv20 / 100))
     assert out["funding_apr"].null_count() == 24
@@ -188,7 +188,7 @@ def test_real_vx_history_front_month_through_the_reader(realdata):
     out = vol_daily(_bars("VIX", days, [13.0] * len(days)), vx, None)
     by = out.rows_by_key("date", named=True, unique=True)
     eve = by[date(2024, 1, 16)]
-    assert (eve["vx1_expiry"], eve["vx1_dte"]) == (date(2024, 1, 17), 1)
+    assert (eve["vx1_expiry"], eve["vx1_dte_days"]) == (date(2024, 1, 17), 1)
     assert eve["vx1"] == vx.filter(pl.col("trade_date") == date(2024, 1, 16))["settle"][0]
     assert by[date(2024, 1, 17)]["vx1"] is None          # the only contract expired that day
     assert by[date(2024, 1, 17)]["vx_cm30"] is None

@@ -11,15 +11,15 @@ CREATE TABLE IF NOT EXISTS core.gamma_daily (
     date           DATE NOT NULL,
     underlying     VARCHAR NOT NULL,
     spot           DOUBLE NOT NULL,        -- the file's `Last:` price, index points
-    spot_gex_usd   DOUBLE NOT NULL,        -- net, USD per 1 % move
-    call_gex_usd   DOUBLE NOT NULL,
-    put_gex_usd    DOUBLE NOT NULL,
+    net_gex_usd_per_pct   DOUBLE NOT NULL,        -- net, USD per 1 % move
+    call_gex_usd_per_pct   DOUBLE NOT NULL,
+    put_gex_usd_per_pct    DOUBLE NOT NULL,
     contracts      BIGINT NOT NULL,        -- option rows used (not expired)
     expired_rows   BIGINT NOT NULL,        -- rows expired under the preset (excluded unless kept)
     preset         VARCHAR NOT NULL,       -- gamma convention preset used
     quote_ts       TIMESTAMP,              -- snapshot instant, UTC
     snapshot_date  DATE,                   -- the snapshot's New York date (a Saturday file: Saturday)
-    gross_gex_usd  DOUBLE,                 -- sum of |GEX| over used rows, USD per 1 % move
+    gross_gex_usd_per_pct  DOUBLE,                 -- sum of |GEX| over used rows, USD per 1 % move
     zero_gamma     DOUBLE,                 -- the chosen flip (preset: first | nearest spot), index points; NULL if none in range
     zero_gamma_flips DOUBLE[],             -- every sign change of the profile in range, ascending, index points
     flip_count     BIGINT,
@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS core.gamma_daily (
     abs_gamma_strike DOUBLE,               -- strike with the largest |call GEX| + |put GEX|
     top_oi_strikes DOUBLE[],               -- strikes with the most open interest (calls + puts), largest first
     zero_dte_share_pct DOUBLE,             -- share of gross GEX in options expiring on `date`, %
-    gex_macd_usd   DOUBLE,                 -- EMA12 - EMA26 of spot_gex_usd over stored days <= date
+    gex_macd_usd   DOUBLE,                 -- EMA12 - EMA26 of net_gex_usd_per_pct over stored days <= date
     gex_macd_signal_usd DOUBLE,            -- EMA9 of gex_macd_usd
     gex_macd_hist_usd DOUBLE               -- gex_macd_usd - gex_macd_signal_usd
 );
@@ -42,9 +42,9 @@ CREATE TABLE IF NOT EXISTS core.gamma_by_strike (
     underlying     VARCHAR NOT NULL,
     preset         VARCHAR NOT NULL,
     strike         DOUBLE NOT NULL,        -- index points
-    call_gex_usd   DOUBLE NOT NULL,        -- USD per 1 % move
-    put_gex_usd    DOUBLE NOT NULL,
-    net_gex_usd    DOUBLE NOT NULL,
+    call_gex_usd_per_pct   DOUBLE NOT NULL,        -- USD per 1 % move
+    put_gex_usd_per_pct    DOUBLE NOT NULL,
+    net_gex_usd_per_pct    DOUBLE NOT NULL,
     call_oi        BIGINT NOT NULL,        -- contracts
     put_oi         BIGINT NOT NULL,
     contracts      BIGINT NOT NULL         -- option rows summed
@@ -60,9 +60,9 @@ CREATE TABLE IF NOT EXISTS core.gamma_by_expiry (
     dte_days       BIGINT NOT NULL,        -- calendar days from date to expiry
     t_years        DOUBLE NOT NULL,        -- time to expiry under the preset, years
     bucket         VARCHAR NOT NULL,       -- 0DTE | <=7d | <=30d | >30d (by dte_days)
-    call_gex_usd   DOUBLE NOT NULL,        -- USD per 1 % move
-    put_gex_usd    DOUBLE NOT NULL,
-    net_gex_usd    DOUBLE NOT NULL,
+    call_gex_usd_per_pct   DOUBLE NOT NULL,        -- USD per 1 % move
+    put_gex_usd_per_pct    DOUBLE NOT NULL,
+    net_gex_usd_per_pct    DOUBLE NOT NULL,
     call_oi        BIGINT NOT NULL,        -- contracts
     put_oi         BIGINT NOT NULL,
     contracts      BIGINT NOT NULL
@@ -76,7 +76,7 @@ CREATE TABLE IF NOT EXISTS core.gamma_profile (
     preset         VARCHAR NOT NULL,
     spot_level     DOUBLE NOT NULL,        -- hypothetical spot, index points
     level_pct      DOUBLE NOT NULL,        -- (spot_level / spot - 1) x 100
-    call_gex_usd   DOUBLE NOT NULL,        -- USD per 1 % move, at spot_level
-    put_gex_usd    DOUBLE NOT NULL,
-    net_gex_usd    DOUBLE NOT NULL
+    call_gex_usd_per_pct   DOUBLE NOT NULL,        -- USD per 1 % move, at spot_level
+    put_gex_usd_per_pct    DOUBLE NOT NULL,
+    net_gex_usd_per_pct    DOUBLE NOT NULL
 );

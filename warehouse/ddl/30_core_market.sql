@@ -1,7 +1,8 @@
 -- Market internals: breadth, perpetual funding, volatility, macro calendar (transforms/breadth.py,
 -- funding.py, vol.py, macro.py; formulas in docs/market-tables.md). Every row for date D is built
 -- from raw rows up to D only (point in time). Rates and ratios are decimals unless the name says
--- _pct (percent points), _bps (basis points) or _pts (index/vol points).
+-- _pct (percent points), _bps (basis points), _pts (index points), _vol_pts (vol points) or
+-- _dte_days (calendar days to expiry). Returns are fractions named _ret.
 CREATE SCHEMA IF NOT EXISTS core;
 
 -- grain: exchange x date (one row per raw.breadth row). Partition: (exchange, date).
@@ -86,20 +87,20 @@ CREATE TABLE IF NOT EXISTS core.vol_daily (
     vix_vix3m_inverted  BOOLEAN,              -- VIX / VIX3M > 1 (term structure in backwardation)
     vx1                 DOUBLE,               -- settle of the monthly VX with the nearest expiry strictly after date
     vx1_expiry          DATE,
-    vx1_dte             BIGINT,               -- calendar days
+    vx1_dte_days             BIGINT,               -- calendar days
     vx2                 DOUBLE,               -- settle of the next monthly VX
     vx2_expiry          DATE,
-    vx2_dte             BIGINT,
+    vx2_dte_days             BIGINT,
     vx_cm30             DOUBLE,               -- constant-maturity 30-calendar-day VX, linear in dte, VIX = day 0
     vx1_roll_yield      DOUBLE,               -- (VX1 - VIX) / VIX, decimal (> 0 contango)
     vx2_vx1_roll_yield  DOUBLE,               -- VX2 / VX1 - 1, decimal
     spx_close           DOUBLE,
-    spx_rv10_pct        DOUBLE,               -- stdev of 10 daily log returns x sqrt(252) x 100 (vol points)
-    spx_rv20_pct        DOUBLE,               -- same over 20 returns
-    iv_rv_spread_pts    DOUBLE,               -- VIX - spx_rv20_pct (vol points)
+    spx_rv10_vol_pts        DOUBLE,               -- stdev of 10 daily log returns x sqrt(252) x 100 (vol points)
+    spx_rv20_vol_pts        DOUBLE,               -- same over 20 returns
+    iv_rv_spread_vol_pts    DOUBLE,               -- VIX - spx_rv20_vol_pts (vol points)
     spx_rsi14           DOUBLE,               -- Wilder RSI(14) of SPX closes, 0-100
     funding_apr         DOUBLE,               -- core.funding_daily composite 'ALL' funding_apr (decimal)
-    funding_vol_premium DOUBLE                -- funding_apr / (spx_rv20_pct / 100): carry per unit of realized vol
+    funding_vol_premium DOUBLE                -- funding_apr / (spx_rv20_vol_pts / 100): carry per unit of realized vol
 );
 
 -- grain: date (each session passed in, the calendar may run ahead). Partition: (date).

@@ -1,19 +1,20 @@
 -- Crowded-unwind signal and ALVH recommendations (transforms/signals.py, transforms/alvh.py; method,
 -- weights and parameters in docs/alvh.md). Every row for night D is built from rows dated <= D
--- (point in time). Sub-scores are 0-1; points and the score are 0-100. Decimals unless the name
--- says _pct (percent), _pts (index points) or _usd.
+-- (point in time). Sub-scores are 0-1; score points (_score_pts) and the score are 0-100. Decimals
+-- unless the name says _pct (percent), _pts (index points), _vol_pts (vol points), _usd, or
+-- _usd_per_pct (GEX: USD per 1 % move). Returns are fractions named _ret.
 CREATE SCHEMA IF NOT EXISTS core;
 
 -- grain: date (each session with an SPX close or a gamma row). Partition: (date).
 CREATE TABLE IF NOT EXISTS core.signals_daily (
     date                  DATE NOT NULL,
     spx_close             DOUBLE,           -- core.vol_daily SPX close (gamma spot when missing), index points
-    spx_ret_pct           DOUBLE,           -- close / previous row's close - 1, percent
-    spx_ret5_pct          DOUBLE,           -- close / close 5 rows back - 1, percent
+    spx_ret               DOUBLE,           -- close / previous row's close - 1 (fraction)
+    spx_ret5              DOUBLE,           -- close / close 5 rows back - 1 (fraction)
     -- dealer gamma (core.gamma_daily, preset in params_json)
-    spot_gex_usd          DOUBLE,           -- net spot GEX, USD per 1 % move
+    net_gex_usd_per_pct          DOUBLE,           -- net spot GEX, USD per 1 % move
     gex_z                 DOUBLE,           -- (GEX - mean) / max(std, floor) over the 60 rows strictly before (>= 20)
-    gex_negative          BOOLEAN,          -- spot_gex_usd < 0
+    gex_negative          BOOLEAN,          -- net_gex_usd_per_pct < 0
     zero_gamma            DOUBLE,           -- the flip, index points
     spot_below_flip       BOOLEAN,          -- spot < zero_gamma (negative-gamma side)
     gex_macd_hist_usd     DOUBLE,           -- GEX MACD histogram
@@ -49,17 +50,17 @@ CREATE TABLE IF NOT EXISTS core.signals_daily (
     fomc_soon             BOOLEAN,
     events_score          DOUBLE,           -- 1 if any release soon, else 0
     -- score: points = 100 x weight x sub-score / weight_available; they add up to unwind_score
-    gamma_pts             DOUBLE,
-    funding_pts           DOUBLE,
-    breadth_pts           DOUBLE,
-    volatility_pts        DOUBLE,
-    events_pts            DOUBLE,
+    gamma_score_pts             DOUBLE,
+    funding_score_pts           DOUBLE,
+    breadth_score_pts           DOUBLE,
+    volatility_score_pts        DOUBLE,
+    events_score_pts            DOUBLE,
     weight_available      DOUBLE,           -- sum of the weights of the components present (1 = all)
     components_available  BIGINT,
     components_missing    VARCHAR,          -- comma list of absent components ('' when none)
     unwind_score          DOUBLE,           -- 0-100; null when no component is present
     convergence           BOOLEAN,          -- gamma_sharp and funding_elevated
-    shock                 BOOLEAN,          -- spx_ret_pct <= -2 or spx_ret5_pct <= -4
+    shock                 BOOLEAN,          -- spx_ret <= -0.02 or spx_ret5 <= -0.04
     regime                VARCHAR,          -- calm | crowded | unwinding | recovery (state machine, docs/alvh.md)
     regime_prev           VARCHAR,          -- the regime before the current one
     regime_sessions       BIGINT,           -- sessions in the current regime, today included
