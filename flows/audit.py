@@ -15,10 +15,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import polars as pl
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
 
 from flows import console
+from flows.engine import NO_CACHE, flow, task
 from flows.settings import Settings, load_settings
 from warehouse.db import Warehouse
 

@@ -13,10 +13,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
 
 from flows import console
+from flows.engine import NO_CACHE, flow, task
 from flows.audit import gate
 from flows.settings import Settings, load_settings
 from warehouse import reads
@@ -153,10 +152,11 @@ def build_market(wh: Warehouse, dates: list[date], settings: Settings) -> StepRe
 @task(name="build-signals", cache_policy=NO_CACHE)
 def build_signals(wh: Warehouse, dates: list[date], settings: Settings) -> StepResult:
     """core.signals_daily and core.signal_evidence over the stored history up to max(dates)."""
-    from transforms.signals import SignalParams, signal_evidence, signals_daily
+    from flows.strategy import load_strategy
+    from transforms.signals import signal_evidence, signals_daily
 
     end = max(dates)
-    params = SignalParams(gamma_preset=settings.gamma_preset)
+    params = load_strategy(settings).signals  # alvh.toml [signals]; gamma preset of the run
     gamma = wh.table("core.gamma_daily", "underlying = ? and preset = ? and date <= ?",
                      [params.underlying, params.gamma_preset, end], order_by="date")
     funding = wh.table("core.funding_daily", "venue = ? and symbol = ? and date <= ?",
@@ -231,9 +231,10 @@ def build_recommendations(wh: Warehouse, dates: list[date], settings: Settings) 
     and each table is gated and written once. A night's `prev` is the latest 'ok' row before it
     that the table would hold: stored rows of other sessions, or tonight's build's rows that pass
     the contract (a refused row is never a `prev`, as when the nights were written one by one)."""
-    from transforms.alvh import AlvhParams, recommend
+    from flows.strategy import load_strategy
+    from transforms.alvh import recommend
 
-    params = AlvhParams()
+    params = load_strategy(settings).alvh  # alvh.toml [strategy], else the defaults
     dates = sorted(set(dates))
     if not dates:
         return StepResult("alvh", {})
@@ -300,9 +301,10 @@ def build_backtest(wh: Warehouse, dates: list[date], settings: Settings) -> Step
     """core.backtest_trades / _daily: the books replayed over every stored session up to the last
     one built (rows for D only read data through D, so rewriting them is idempotent), and
     core.backtest_metrics for the sessions asked for."""
-    from transforms.backtest import BacktestParams, Inputs, backtest, backtest_metrics
+    from flows.strategy import load_strategy
+    from transforms.backtest import Inputs, backtest, backtest_metrics
 
-    params = BacktestParams()
+    params = load_strategy(settings).backtest  # alvh.toml [backtest] with [strategy] as its alvh
     stored = wh.scalar("select max(date) from core.backtest_daily")
     end = max([*dates, *([stored] if stored else [])])
     cols = ("quote_date", "root", "expiry", "strike", "right", "underlying", "spot", "bid", "ask",

@@ -9,10 +9,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
 
 from flows import console
+from flows.engine import NO_CACHE, flow, task
 from flows.audit import check_parsed, contract_quarantine, with_contract_rejects
 from flows.settings import Settings, load_settings
 from sources.base import Parsed, SourceError

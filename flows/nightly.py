@@ -22,7 +22,9 @@ from flows.build import build_sessions
 from flows.ingest import IngestSummary, ingest_paths
 from flows.report import render_report
 from flows.runs import run_info
+from flows.notify import notify_night
 from flows.settings import Settings, load_settings
+from flows.strategy import strategy_changes
 from sources import calendar
 from warehouse.db import Warehouse
 from warehouse.runs import recording
@@ -283,10 +285,12 @@ def nightly(as_of: date | None = None, source: str = "sample", drop: Path | None
         return NightSummary(as_of, status="skipped")
     run = run_info("nightly")
     with (Warehouse.open(settings.warehouse_path, lock_timeout_s=settings.lock_timeout_s) as wh,
-          recording(wh, run, "nightly", as_of, {"source": source, "drop": drop}) as rec):
+          recording(wh, run, "nightly", as_of, {"source": source, "drop": drop,
+                                                "strategy": strategy_changes(settings)}) as rec):
         summary = run_night(wh, settings, as_of, source=source, drop=drop, run=run)
         rec.finish(summary.status, summary.__dict__)
         _publish(wh, summary, f"ALVH night {as_of}: {summary.status}")
+        notify_night(wh, settings, as_of, summary.status)
     return summary
 
 
