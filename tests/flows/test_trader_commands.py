@@ -199,3 +199,19 @@ def test_regime_change_is_notified_to_a_local_json_endpoint(built, monkeypatch):
     msg = _Hook.received[0]
     assert msg["title"] == "ALVH 2026-11-23: regime changed: calm -> crowded"
     assert "unwind score 53/100" in msg["message"]
+
+
+def test_a_readme_beside_the_data_is_skipped_not_failed(tmp_path, monkeypatch, fixtures):
+    """`alvh ingest FOLDER` runs without a Prefect server; notes beside the data are listed."""
+    import shutil
+
+    monkeypatch.setenv("ALVH_HOME", str(tmp_path / "home"))
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    shutil.copy(fixtures / "cboe_index_history" / "VIX_History.csv", drop)
+    (drop / "README.md").write_text("# what this vendor sent\n")
+    (drop / "VIX_History.csv.sha256").write_text("abc  VIX_History.csv\n")
+    res = runner.invoke(app, ["ingest", str(drop)])
+    assert res.exit_code == 0, res.output
+    assert "skip  README.md" in res.output and "skip  VIX_History.csv.sha256" in res.output
+    assert "0 failed" in res.output
