@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -21,10 +22,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 # Measured at a50bad6 with `--code /tmp/h17-before` on this 2-core machine while ~5 other agents
-# were busy (load average 12-15): median of 2 runs, seconds. See the docstring for how.
-BEFORE: dict[str, float] = {}
+# were busy (load average 20-25: every figure is inflated ~5-10x): median of 2 runs, seconds. See the docstring for how.
+BEFORE: dict[str, float] = {"--help": 6.16, "ingest": 189.54, "status": 13.19,
+                            "nightly holiday": 199.14, "report unbuilt": 218.52, "gex": 32.74}
 
 TARGETS = {"ingest": 1.5, "status": 1.0}
+CPU: dict[str, list[float]] = {}  # CPU seconds (user + sys) of the command and its children
 
 
 def _index_file(folder: Path, rows: int = 505) -> Path:
@@ -48,6 +51,7 @@ def commands(data: Path) -> list[tuple[str, list[str]]]:
         ("nightly holiday", ["nightly", "--as-of", "2026-12-25"]),
         ("report unbuilt", ["report", "--as-of", "2026-11-20"]),
         ("gex", ["gex", str(REPO / "tests/fixtures/gamma/spx_mini_quotedata.csv")]),
+        ("config show", ["config", "show"]),
     ]
 
 
@@ -56,9 +60,11 @@ def run(argv: list[str], home: Path, code: Path | None) -> float:
     env.pop("PREFECT_API_URL", None)
     if code is not None:
         env["PYTHONPATH"] = str(code)
-    t0 = time.perf_counter()
+    t0, r0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run([sys.executable, "-c", "from flows.cli import main; main()", *argv],
                    env=env, cwd=home, capture_output=True, timeout=600)
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.setdefault(argv[0], []).append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
     return time.perf_counter() - t0
 
 
@@ -72,13 +78,14 @@ def main() -> None:
         home.mkdir()
         data = _index_file(Path(tmp))
         run(["ingest", str(data)], home, args.code)  # warm the home (schema, first landing)
-        print(f"{'command':<18} {'before s':>9} {'now s':>9} {'target s':>9}")
+        print(f"{'command':<18} {'before s':>9} {'now s':>9} {'now cpu s':>9} {'target s':>9}")
         for name, argv in commands(data):
+            CPU.pop(argv[0], None)
             times = [run(argv, home, args.code) for _ in range(args.repeat)]
-            now = statistics.median(times)
+            now, cpu = statistics.median(times), statistics.median(CPU[argv[0]])
             before = BEFORE.get(name)
             target = TARGETS.get(name)
-            print(f"{name:<18} {'' if before is None else f'{before:.2f}':>9} {now:>9.2f} "
+            print(f"{name:<18} {'' if before is None else f'{before:.2f}':>9} {now:>9.2f} {cpu:>9.2f} "
                   f"{'' if target is None else f'{target:.1f}':>9}", flush=True)
     print(f"(load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
 

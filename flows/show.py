@@ -58,14 +58,13 @@ def print_show(settings: Settings, as_of: date | None) -> int:
         return 0
     console.info(f"trade: {rec['structure'].replace('+', ' + ')}, {rec['contracts']} x {rec['root']} "
                  f"{rec['expiry']} ({rec['dte_days']} DTE), spot {_num(rec['spot'])}, VIX {_num(rec['vix'])}")
-    t = Table(title="Legs", title_justify="left", show_edge=False, pad_edge=False)
-    for c in ("layer", "side", "qty", "underlying", "root", "expiry", "strike", "right", "price",
-              "bid", "ask", "delta"):
-        t.add_column(c, justify="right" if c in ("qty", "strike", "price", "bid", "ask", "delta") else "left")
+    t = Table(title="Legs (price: sell at bid, buy at ask; futures at settle)", title_justify="left",
+              show_edge=False, pad_edge=False)
+    for c in ("layer", "side", "qty", "root", "expiry", "strike", "C/P", "price", "delta"):
+        t.add_column(c, no_wrap=True, justify="right" if c in ("qty", "strike", "price", "delta") else "left")
     for r in (legs.iter_rows(named=True) if legs is not None else []):
-        t.add_row(r["layer"], r["side"], str(r["quantity"]), r["underlying"], r["root"] or "",
-                  str(r["expiry"] or ""), _num(r["strike"], "g"), r["right"] or "", _num(r["price"]),
-                  _num(r["bid"]), _num(r["ask"]), _num(r["delta"], "+.3f"))
+        t.add_row(r["layer"], r["side"], str(r["quantity"]), r["root"] or "", str(r["expiry"] or ""),
+                  _num(r["strike"], "g"), r["right"] or "", _num(r["price"]), _num(r["delta"], "+.3f"))
     console.out.print(t)
     risk = Table(title="Risk", title_justify="left", show_edge=False, pad_edge=False, show_header=False)
     risk.add_column("what")

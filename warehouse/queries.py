@@ -84,7 +84,8 @@ def recommendation_legs(wh: Warehouse, day: date) -> pl.DataFrame:
     """Tonight's legs in layer/leg order (condor, calendar, VX hedge, roll)."""
     return wh.sql("select layer, leg_no, underlying, root, expiry, strike, \"right\", side, quantity, "
                   "bid, ask, price, iv, delta, dte_days, multiplier from core.recommendation_legs "
-                  "where as_of = ? order by layer, leg_no", [day])
+                  "where as_of = ? order by case layer when 'condor' then 0 when 'calendar' then 1 "
+                  "when 'vx_hedge' then 2 else 3 end, leg_no", [day])
 
 
 def score_moves(today: dict, before: dict | None) -> list[dict]:
