@@ -74,7 +74,7 @@ def _guard(fn: Callable[[], T]) -> T:
     from sources.live.net import LiveFetchError
     from warehouse.db import SchemaMismatch, WarehouseBusy
 
-    interrupt.install()
+    previous = interrupt.install()
     try:
         return fn()
     except (click.ClickException, click.exceptions.Exit, typer.Exit):  # usage errors: exit 2
@@ -95,6 +95,8 @@ def _guard(fn: Callable[[], T]) -> T:
         _release(e)
         console.error(f"{type(e).__name__}: {e} (run with ALVH_DEBUG=1 for the traceback)")
         raise typer.Exit(3) from None
+    finally:
+        interrupt.restore(previous)
 
 
 def _release(exc: BaseException) -> None:

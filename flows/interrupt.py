@@ -75,9 +75,15 @@ def _handler(signum, frame) -> None:
     raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
-def install() -> None:
-    """Handle SIGINT and SIGTERM in the main thread (a no-op elsewhere)."""
+def install() -> dict:
+    """Handle SIGINT and SIGTERM in the main thread (a no-op elsewhere); returns the handlers
+    they replace, for `restore`."""
     if threading.current_thread() is not threading.main_thread():
-        return
-    for sig in CODES:
-        signal.signal(sig, _handler)
+        return {}
+    return {sig: signal.signal(sig, _handler) for sig in CODES}
+
+
+def restore(previous: dict) -> None:
+    """Put back the handlers `install` replaced (a command run in-process, e.g. by a test)."""
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)

@@ -40,10 +40,11 @@ def _seed(home: Path) -> None:
 
 class _Proc:
     def __init__(self, args: list[str], home: Path, **env: str):
-        from prefect.settings import PREFECT_API_URL
-
+        # No PREFECT_API_URL: the command starts its own temporary Prefect server, as a user's
+        # first run does (the case where Ctrl-C used to kill the server but not the night).
         full = {**os.environ, "ALVH_HOME": str(home), "PYTHONUNBUFFERED": "1",
-                "PREFECT_API_URL": str(PREFECT_API_URL.value()), **env}
+                "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": str(START_TIMEOUT_S), **env}
+        full.pop("PREFECT_API_URL", None)
         self.p = subprocess.Popen([sys.executable, "-c", "from flows.cli import main; main()", *args],
                                   cwd=home, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True)
@@ -91,7 +92,7 @@ class _Proc:
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
-def test_ctrl_c_stops_a_night_waiting_for_late_files(prefect_harness, tmp_path, fixtures):
+def test_ctrl_c_stops_a_night_waiting_for_late_files(tmp_path, fixtures):
     home, drop = tmp_path / "home", tmp_path / "drop"
     _seed(home)
     drop.mkdir()
@@ -109,7 +110,7 @@ def test_ctrl_c_stops_a_night_waiting_for_late_files(prefect_harness, tmp_path, 
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
-def test_sigterm_stops_a_backfill_and_leaves_the_warehouse_unchanged(prefect_harness, tmp_path):
+def test_sigterm_stops_a_backfill_and_leaves_the_warehouse_unchanged(tmp_path):
     home = tmp_path / "home"
     _seed(home)
     before = _tables(home)
