@@ -140,3 +140,21 @@ def regime_change(wh: Warehouse, day: date) -> tuple[str | None, str | None]:
     """(regime tonight, regime the night before) from core.signals_daily."""
     today, before = signals_row(wh, day), previous_signals_row(wh, day)
     return (today or {}).get("regime"), (before or {}).get("regime")
+
+
+def run_strategy(wh: Warehouse, run_id: str | None, day: date) -> dict | None:
+    """The strategy settings a night's run recorded as changed from the defaults (audit.runs
+    params.strategy): of `run_id`, else of the latest run for `day` that recorded them; None when
+    no run recorded any (runs before settings were recorded)."""
+    import json
+
+    rows = wh.sql("select run_id, params from audit.runs where run_id = ? or as_of = ? "
+                  "order by run_id = ? desc, started_at desc", [run_id or "", day, run_id or ""])
+    for r in rows.iter_rows(named=True):
+        try:
+            params = json.loads(r["params"] or "{}")
+        except ValueError:
+            continue
+        if isinstance(params, dict) and isinstance(params.get("strategy"), dict):
+            return params["strategy"]
+    return None

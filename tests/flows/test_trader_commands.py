@@ -215,3 +215,22 @@ def test_a_readme_beside_the_data_is_skipped_not_failed(tmp_path, monkeypatch, f
     assert res.exit_code == 0, res.output
     assert "skip  README.md" in res.output and "skip  VIX_History.csv.sha256" in res.output
     assert "0 failed" in res.output
+
+
+def test_the_report_says_which_strategy_settings_built_the_night(built):
+    """A night's run records its changed settings; the report's lineage section shows them."""
+    from datetime import datetime
+
+    from reports.sections import Context
+    from reports.sections.lineage import build as lineage
+
+    with Warehouse.open(built / "warehouse.duckdb") as wh:
+        wh.append("audit.runs", pl.DataFrame([{
+            "run_id": "r1", "flow": "nightly", "as_of": D2, "started_at": datetime(2026, 11, 23, 22),
+            "status": "ok", "params": json.dumps({"source": "drop", "strategy": {
+                "strategy.capital_usd": 250000.0, "strategy.target_dte": 21}})}]))
+        shown = lineage(Context(wh, D2, built / "reports", run={"run_id": "report-only"}))["settings"]
+        assert shown == "strategy.capital_usd = 250000.0; strategy.target_dte = 21"
+        assert queries.run_strategy(wh, "r1", D1) == {"strategy.capital_usd": 250000.0,
+                                                      "strategy.target_dte": 21}
+        assert queries.run_strategy(wh, None, D1) is None  # no run recorded settings for D1
