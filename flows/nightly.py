@@ -8,7 +8,7 @@ from __future__ import annotations
 import shutil
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from prefect import flow, task
@@ -150,7 +150,7 @@ def run_night(wh: Warehouse, settings: Settings, as_of: date, *, source: str, dr
         if drop is None:
             raise ValueError("--source drop needs --drop FOLDER (tonight's vendor files)")
         folder = Path(str(drop).replace("{as_of}", as_of.isoformat()))
-        missing = wait_for_drop(folder, expected_sources(settings), settings.drop_wait_s,
+        missing = wait_for_drop(folder, expected_for_drop(settings, drop, as_of), settings.drop_wait_s,
                                 settings.drop_poll_s)
         _mark_stale(summary, folder, missing, settings.drop_wait_s)
     elif source == "live":
@@ -194,6 +194,19 @@ SECTIONS_BY_SOURCE = {
 
 def expected_sources(settings: Settings) -> list[str]:
     return [s.strip() for s in settings.expected_sources.split(",") if s.strip()]
+
+
+def expected_for_drop(settings: Settings, drop: Path, as_of: date) -> list[str]:
+    """The sources tonight's drop is waited for: ALVH_EXPECTED_SOURCES when set; otherwise those
+    of the default list that this drop delivered on any of its last 5 nights (a `{as_of}`
+    folder), so a drop with no breadth, VX or macro feed is not waited for them every night."""
+    configured = expected_sources(settings)
+    if "expected_sources" in settings.model_fields_set or "{as_of}" not in str(drop):
+        return configured
+    seen: set[str] = set()
+    for day in calendar.sessions_between(as_of - timedelta(days=10), as_of)[:-1][-5:]:
+        seen |= sources_present(Path(str(drop).replace("{as_of}", day.isoformat())))
+    return [s for s in configured if s in seen] if seen else configured
 
 
 def sources_present(folder: Path) -> set[str]:

@@ -234,3 +234,22 @@ def test_the_report_says_which_strategy_settings_built_the_night(built):
         assert queries.run_strategy(wh, "r1", D1) == {"strategy.capital_usd": 250000.0,
                                                       "strategy.target_dte": 21}
         assert queries.run_strategy(wh, None, D1) is None  # no run recorded settings for D1
+
+
+def test_a_drop_is_waited_for_the_sources_it_delivered_on_earlier_nights(tmp_path, monkeypatch, fixtures):
+    import shutil
+
+    from flows.nightly import expected_for_drop
+
+    monkeypatch.delenv("ALVH_EXPECTED_SOURCES", raising=False)
+    for night in ("2026-11-19", "2026-11-20"):  # this vendor sends index history and VX only
+        (tmp_path / night).mkdir()
+        shutil.copy(fixtures / "cboe_index_history" / "VIX_History.csv", tmp_path / night)
+        shutil.copy(fixtures / "cfe_vx_history" / "VX_2024-01-17.csv", tmp_path / night)
+    template = tmp_path / "{as_of}"
+    settings = load_settings(home=tmp_path / "home")
+    assert expected_for_drop(settings, template, D2) == ["cboe_index", "cfe_vx"]
+    assert expected_for_drop(settings, tmp_path / "2026-11-23", D2) == [  # no history to go by
+        "cboe_chain", "cboe_index", "cfe_vx", "funding", "breadth", "macro"]
+    monkeypatch.setenv("ALVH_EXPECTED_SOURCES", "cboe_chain")  # what the user sets wins
+    assert expected_for_drop(load_settings(home=tmp_path / "home"), template, D2) == ["cboe_chain"]
