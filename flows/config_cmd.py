@@ -17,7 +17,7 @@ def _settings_origin(name: str) -> str:
     env = f"ALVH_{name.upper()}"
     if env in os.environ:
         return f"environment {env}"
-    return "default or .env"
+    return "--home" if name == "home" else "file .env"
 
 
 def print_config(settings: Settings) -> int:
