@@ -15,8 +15,8 @@ from pathlib import Path
 import polars as pl
 
 from flows import console
-from flows.engine import NO_CACHE, flow, task
 from flows.audit import gate
+from flows.engine import NO_CACHE, flow, task
 from flows.settings import Settings, load_settings
 from warehouse import reads
 from warehouse.db import Warehouse

@@ -27,7 +27,7 @@ def print_config(settings: Settings) -> int:
     for c in ("setting", "value", "from"):
         t.add_column(c, overflow="fold")
     for section, model in (("strategy", strat.alvh), ("backtest", strat.backtest), ("signals", strat.signals)):
-        for name, f in type(model).model_fields.items():
+        for name in type(model).model_fields:
             if section == "backtest" and name == "alvh":
                 continue
             t.add_row(f"{section}.{name}", str(getattr(model, name)),
@@ -36,7 +36,7 @@ def print_config(settings: Settings) -> int:
     r = Table(title="Run settings (ALVH_*)", title_justify="left", show_edge=False, pad_edge=False)
     for c in ("setting", "value", "from"):
         r.add_column(c, overflow="fold")
-    for name, f in Settings.model_fields.items():
+    for name in Settings.model_fields:
         value = getattr(settings, name)
         origin = "default" if name not in settings.model_fields_set else _settings_origin(name)
         r.add_row(name, str(value), origin)

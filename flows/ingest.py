@@ -11,8 +11,8 @@ from pathlib import Path
 import polars as pl
 
 from flows import console
-from flows.engine import NO_CACHE, flow, task
 from flows.audit import check_parsed, contract_quarantine, with_contract_rejects
+from flows.engine import NO_CACHE, flow, task
 from flows.settings import Settings, load_settings
 from sources.base import Parsed, SourceError
 from sources.formats import detect, parse_bytes

@@ -10,6 +10,7 @@ lost by ending the process there: DuckDB keeps only committed transactions and t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -53,10 +54,8 @@ def finish(code: int | None = None) -> None:
         os.write(2, f"error: {name}\n".encode())
     finally:
         for pid in _children():
-            try:
+            with contextlib.suppress(OSError):  # already gone
                 os.kill(pid, signal.SIGTERM)
-            except OSError:
-                pass
         os._exit(code)
 
 

@@ -20,9 +20,9 @@ from flows import console
 from flows.audit import audit_and_regate, set_ingest_horizon
 from flows.build import build_sessions
 from flows.ingest import IngestSummary, ingest_paths
+from flows.notify import notify_night
 from flows.report import render_report
 from flows.runs import run_info
-from flows.notify import notify_night
 from flows.settings import Settings, load_settings
 from flows.strategy import strategy_changes
 from sources import calendar

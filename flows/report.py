@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-
 from flows import console
 from flows.engine import NO_CACHE, flow, task
 from flows.settings import Settings, load_settings

@@ -76,7 +76,7 @@ class _Proc:
             status = Path(f"/proc/{self.p.pid}/status").read_text()
         except OSError:
             return False
-        mask = int(next(l for l in status.splitlines() if l.startswith("SigCgt:")).split()[1], 16)
+        mask = int(next(x for x in status.splitlines() if x.startswith("SigCgt:")).split()[1], 16)
         return bool(mask & (1 << (signal.SIGTERM - 1)))
 
     def stop(self, sig: int) -> int:
