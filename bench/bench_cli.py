@@ -21,10 +21,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-# Measured at a50bad6 with `--code /tmp/h17-before` on this 2-core machine while ~5 other agents
-# were busy (load average 20-25: every figure is inflated ~5-10x): median of 2 runs, seconds. See the docstring for how.
-BEFORE: dict[str, float] = {"--help": 6.16, "ingest": 189.54, "status": 13.19,
-                            "nightly holiday": 199.14, "report unbuilt": 218.52, "gex": 32.74}
+# Measured at a50bad6 with `--code /tmp/h17-before` (a `git archive` of that commit) on this 2-core
+# machine at 17:14 UTC on 2026-12-03 while other agents kept the load average at 10-16, one run
+# each, seconds; the "now" column of the run just after (load 10-14) was: --help 1.41, ingest
+# 4.49 (2.85 CPU), status 2.37 (1.22), nightly holiday 5.27 (2.22), report unbuilt 1.40 (1.23),
+# gex 3.16 (2.37). An idle machine is several times faster in wall time for both.
+BEFORE: dict[str, float] = {"--help": 1.23, "ingest": 50.39, "status": 6.02,
+                            "nightly holiday": 52.32, "report unbuilt": 57.92, "gex": 6.87}
+BEFORE_CPU: dict[str, float] = {"--help": 0.58, "ingest": 19.74, "status": 1.59,
+                                "nightly holiday": 18.06, "report unbuilt": 19.59, "gex": 2.29}
 
 TARGETS = {"ingest": 1.5, "status": 1.0}
 CPU: dict[str, list[float]] = {}  # CPU seconds (user + sys) of the command and its children
@@ -78,14 +83,16 @@ def main() -> None:
         home.mkdir()
         data = _index_file(Path(tmp))
         run(["ingest", str(data)], home, args.code)  # warm the home (schema, first landing)
-        print(f"{'command':<18} {'before s':>9} {'now s':>9} {'now cpu s':>9} {'target s':>9}")
+        print(f"{'command':<18} {'before s':>9} {'cpu s':>7} {'now s':>9} {'cpu s':>7} {'target s':>9}")
         for name, argv in commands(data):
             CPU.pop(argv[0], None)
             times = [run(argv, home, args.code) for _ in range(args.repeat)]
             now, cpu = statistics.median(times), statistics.median(CPU[argv[0]])
             before = BEFORE.get(name)
             target = TARGETS.get(name)
-            print(f"{name:<18} {'' if before is None else f'{before:.2f}':>9} {now:>9.2f} {cpu:>9.2f} "
+            bcpu = BEFORE_CPU.get(name)
+            print(f"{name:<18} {'' if before is None else f'{before:.2f}':>9} "
+                  f"{'' if bcpu is None else f'{bcpu:.2f}':>7} {now:>9.2f} {cpu:>7.2f} "
                   f"{'' if target is None else f'{target:.1f}':>9}", flush=True)
     print(f"(load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
 
