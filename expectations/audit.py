@@ -421,6 +421,9 @@ def run_audit(wh, as_of: date, sessions: list[date], *, home: Path, docs_dir: Pa
     if build_docs and ids:
         t4 = _time.perf_counter()
         ctx.build_data_docs(site_names=[SITE], resource_identifiers=ids)
+        from expectations.docs_offline import write_offline_index
+
+        write_offline_index(docs_dir)  # the index's own table needs CDN scripts
         if keep_nights is not None:
             prune_nights(docs_dir / "validations", keep_nights)
         for vid, audit in by_id.items():

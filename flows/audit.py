@@ -11,10 +11,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
 
 from flows import console
+from flows.engine import NO_CACHE, flow, task
 from flows.settings import Settings, load_settings
 from warehouse import ledger, reads
 from warehouse.db import Warehouse

@@ -13,10 +13,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
 
 from flows import console
+from flows.engine import NO_CACHE, flow, task
 from flows.gate import (
     judge,
     replace_all,
@@ -174,11 +173,12 @@ def build_market(wh: Warehouse, dates: list[date], settings: Settings) -> StepRe
 @task(name="build-signals", cache_policy=NO_CACHE)
 def build_signals(wh: Warehouse, dates: list[date], settings: Settings) -> StepResult:
     """core.signals_daily and core.signal_evidence over the stored history up to max(dates)."""
+    from flows.strategy import load_strategy
     from transforms.evidence import signal_evidence
-    from transforms.signals import SignalParams, signals_daily
+    from transforms.signals import signals_daily
 
     end = max(dates)
-    params = SignalParams(gamma_preset=settings.gamma_preset)
+    params = load_strategy(settings).signals  # alvh.toml [signals]; gamma preset of the run
     gamma = reads.gamma_history(wh, params.gamma_preset, end, underlying=params.underlying)
     funding = reads.funding_daily(wh, params.funding_venue, params.funding_symbol, end)
     sig = signals_daily(gamma, funding, reads.history(wh, "core.breadth_daily", end=end),
@@ -240,10 +240,11 @@ def build_recommendations(wh: Warehouse, dates: list[date], settings: Settings) 
     The nights are computed in memory, in order (transforms/alvh_nights.py), and each table is
     gated and written once. A night's `prev` is the latest 'ok' row before it that the table would
     hold: stored rows of other sessions, or tonight's build's rows that pass the contract."""
-    from transforms.alvh import AlvhParams
+    from flows.strategy import load_strategy
     from transforms.alvh_nights import recommend_nights
     from transforms.parity import extrinsic_term
 
+    params = load_strategy(settings).alvh  # alvh.toml [strategy], else the defaults
     dates = sorted(set(dates))
     if not dates:
         return StepResult("alvh", {})
@@ -264,7 +265,7 @@ def build_recommendations(wh: Warehouse, dates: list[date], settings: Settings) 
         return verdicts[-1].good
 
     nights = recommend_nights(StoredNights(wh, dates, by_day),
-                              stored_ok, trust, AlvhParams(), accept)
+                              stored_ok, trust, params, accept)
     counts: dict[str, int] = {}
     with wh.transaction():
         counts["core.recommendations"] = write_judged(wh, verdicts[-1], dates, "as_of")
@@ -279,9 +280,10 @@ def build_backtest(wh: Warehouse, dates: list[date], settings: Settings) -> Step
     """core.backtest_trades / _daily: the books replayed over every stored session up to the last
     one built (rows for D only read data through D, so rewriting them is idempotent), and
     core.backtest_metrics for the sessions asked for."""
-    from transforms.backtest import BacktestParams, Inputs, backtest, backtest_metrics
+    from flows.strategy import load_strategy
+    from transforms.backtest import Inputs, backtest, backtest_metrics
 
-    params = BacktestParams()
+    params = load_strategy(settings).backtest  # alvh.toml [backtest] with [strategy] as its alvh
     stored = reads.last_date(wh, "core.backtest_daily")
     end = max([*dates, *([stored] if stored else [])])
     cols = ("quote_date", "root", "expiry", "strike", "right", "underlying", "spot", "bid", "ask",

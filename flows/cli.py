@@ -29,6 +29,20 @@ app = typer.Typer(
 
 T = TypeVar("T")
 
+def _version(value: bool) -> None:
+    if value:
+        from flows.version import code_version
+
+        console.info(f"alvh {code_version()}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit")] = False) -> None:
+    """ALVH nightly pipeline."""
+
+
 HomeOpt = Annotated[Path | None, typer.Option("--home", help="ALVH_HOME (default ./var)")]
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Session date YYYY-MM-DD")]
 
@@ -45,17 +59,29 @@ def _date(text: str | None, name: str = "--as-of") -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)", param_hint=name) from None
+        # a usage error: one line, exit 2 (click's framed box is many lines)
+        console.error(f"{name}: {text!r} is not a date (YYYY-MM-DD)")
+        raise typer.Exit(2) from None
 
 
 def _guard(fn: Callable[[], T]) -> T:
-    """Run a command body; known failures become one line and an exit code, never a traceback."""
+    """Run a command body; known failures become one line and an exit code, never a traceback.
+    Ctrl-C / SIGTERM: the body unwinds (transactions roll back), then one line, exit 130 / 143."""
+    import click
+
+    from flows import interrupt
     from sources.base import SourceError
     from sources.live.net import LiveFetchError
     from warehouse.db import SchemaMismatch, WarehouseBusy
 
+    previous = interrupt.install()
     try:
         return fn()
+    except (click.ClickException, click.exceptions.Exit, typer.Exit):  # usage errors: exit 2
+        raise
+    except KeyboardInterrupt as e:  # includes SIGTERM (flows.interrupt.Terminated)
+        _release(e)
+        interrupt.finish()
     except (SourceError, WarehouseBusy, SchemaMismatch, FileNotFoundError, ValueError,
             LiveFetchError) as e:
         if os.environ.get("ALVH_DEBUG"):
@@ -63,15 +89,14 @@ def _guard(fn: Callable[[], T]) -> T:
         _release(e)
         console.error(str(e))
         raise typer.Exit(2 if isinstance(e, WarehouseBusy) else 1) from None
-    except KeyboardInterrupt:
-        console.error("interrupted")
-        raise typer.Exit(130) from None
     except Exception as e:  # a bug: say so in one line and how to see more
         if os.environ.get("ALVH_DEBUG"):
             raise
         _release(e)
         console.error(f"{type(e).__name__}: {e} (run with ALVH_DEBUG=1 for the traceback)")
         raise typer.Exit(3) from None
+    finally:
+        interrupt.restore(previous)
 
 
 def _release(exc: BaseException) -> None:
@@ -95,7 +120,7 @@ def ingest(
     def body() -> int:
         from flows.ingest import ingest as ingest_flow
 
-        summary = ingest_flow(paths=paths, force=force, home=settings.root)
+        summary = ingest_flow.fn(paths=paths, force=force, home=settings.root)  # no Prefect server
         n_fail = len(summary.failed)
         console.info(f"batch {summary.batch_id}: {len(summary.files)} files, {summary.rows:,} rows, "
                      f"{summary.quarantined:,} quarantined, {n_fail} failed")
@@ -141,19 +166,29 @@ def nightly(
         help="sample (simulated vendor drop), drop (a folder) or live (fetch from public APIs: "
              "docs/live.md)")] = "sample",
     drop: Annotated[Path | None, typer.Option(help="Folder of tonight's vendor files (--source drop)")] = None,
+    wait: Annotated[bool, typer.Option(
+        "--wait/--no-wait", help="--source drop: wait up to ALVH_DROP_WAIT_S for expected sources "
+                                 "still missing (the deployed night always waits)")] = False,
     home: HomeOpt = None,
 ) -> None:
     """Run one night: land tonight's files, build the core tables, render the report."""
+    day = _date(as_of)
     settings = _settings(home)
 
     def body() -> int:
         from datetime import UTC, datetime
 
-        from flows.nightly import nightly as nightly_flow
-        from sources.calendar import last_completed_session
+        from sources.calendar import is_session, last_completed_session
 
-        day = _date(as_of) or last_completed_session(datetime.now(UTC))
-        res = nightly_flow(as_of=day, source=source, drop=drop, home=settings.root)
+        night = day or last_completed_session(datetime.now(UTC))
+        if not is_session(night):  # said before Prefect starts: nothing to run
+            console.info(f"{night} is not an XNYS session ({night:%A}); nothing to do")
+            return 0
+        if not wait:  # an interactive night runs with what has come (flows/nightly.py reads it)
+            os.environ["ALVH_DROP_WAIT_S"] = "0"
+        from flows.nightly import nightly as nightly_flow
+
+        res = nightly_flow(as_of=night, source=source, drop=drop, home=settings.root)
         if res.status == "skipped":
             return 0
         console.info(f"night {res.as_of}: {res.status} ({res.files} files, {res.rows:,} rows, "
@@ -185,7 +220,7 @@ def fetch(
         from sources.calendar import last_completed_session
 
         day = _date(as_of) or last_completed_session(datetime.now(UTC))
-        res = fetch_flow(as_of=day, only=only, home=settings.root)
+        res = fetch_flow.fn(as_of=day, only=only, home=settings.root)
         console.info(res.summary())
         return 0 if res.ok else 1
 
@@ -198,7 +233,10 @@ def build(
     end: Annotated[str | None, typer.Option("--end", help="Last session (default: --start)")] = None,
     home: HomeOpt = None,
 ) -> None:
-    """Rebuild the core tables for sessions in [start, end] from the raw tables."""
+    """Rebuild the core tables (gamma, market, signals, recommendations, backtest) for every XNYS
+    session in [--start, --end] from the raw tables already loaded (`alvh ingest` or a night), with
+    the strategy settings in effect (`alvh config show`). Use it after changing alvh.toml or
+    loading a corrected file; nothing is fetched or landed."""
     settings = _settings(home)
 
     def body() -> int:
@@ -209,7 +247,7 @@ def build(
         days = sessions_between(first, _date(end, "--end") or first)
         if not days:
             raise ValueError(f"no XNYS session between {start} and {end or start}")
-        build_flow(dates=days, home=settings.root)
+        build_flow.fn(dates=days, home=settings.root)
         return 0
 
     raise typer.Exit(_guard(body))
@@ -302,16 +340,19 @@ def report(as_of: AsOfOpt = None, home: HomeOpt = None) -> None:
 
     def body() -> int:
         from flows.report import report as report_flow
-        from warehouse import reads
+        from warehouse import queries
         from warehouse.db import Warehouse
 
         day = _date(as_of)
-        if day is None:
-            with Warehouse.open(settings.warehouse_path, read_only=True) as wh:
-                day = reads.last_date(wh, "core.gamma_daily", preset=settings.gamma_preset)
+        with Warehouse.open(settings.warehouse_path, read_only=True) as wh:
             if day is None:
-                raise ValueError("nothing built yet: run `alvh demo` or `alvh nightly` first")
-        console.info(f"report: {report_flow(as_of=day, home=settings.root)}")
+                day = queries.last_built_night(wh, settings.gamma_preset)
+                if day is None:
+                    raise ValueError("nothing built yet: run `alvh demo` or `alvh nightly` first")
+            elif not queries.night_built(wh, day, settings.gamma_preset):
+                raise ValueError(f"no night built for {day}: run `alvh nightly --as-of {day}` "
+                                 f"(or `alvh build --start {day}` when its files are loaded)")
+        console.info(f"report: {report_flow.fn(as_of=day, home=settings.root)}")
         return 0
 
     raise typer.Exit(_guard(body))
@@ -326,16 +367,18 @@ def audit(as_of: AsOfOpt = None, home: HomeOpt = None) -> None:
     def body() -> int:
         from flows.audit import audit as audit_flow
         from flows.audit import print_audit
-        from warehouse import reads
+        from warehouse import queries
         from warehouse.db import Warehouse
 
         day = _date(as_of)
-        if day is None:
-            with Warehouse.open(settings.warehouse_path, read_only=True) as wh:
-                day = reads.last_date(wh, "raw.option_quotes", "quote_date")
+        with Warehouse.open(settings.warehouse_path, read_only=True) as wh:
             if day is None:
-                raise ValueError("nothing loaded yet: run `alvh demo` or `alvh nightly` first")
-        res = audit_flow(as_of=day, home=settings.root)
+                day = queries.last_loaded_night(wh)
+                if day is None:
+                    raise ValueError("nothing loaded yet: run `alvh demo` or `alvh nightly` first")
+            elif not queries.night_loaded(wh, day):
+                raise ValueError(f"nothing loaded for {day}: run `alvh nightly --as-of {day}` first")
+        res = audit_flow.fn(as_of=day, home=settings.root)
         with Warehouse.open(settings.warehouse_path, read_only=True) as wh:
             print_audit(wh, res)
         return 0 if res.trusted else 1
@@ -418,6 +461,89 @@ def research_surface(
         return 0
 
     raise typer.Exit(_guard(body))
+
+
+@app.command()
+def show(as_of: AsOfOpt = None, home: HomeOpt = None) -> None:
+    """Tonight's trade in the terminal: regime, unwind score with its coverage and what moved it
+    since the previous night, the legs and the risk (default: the last built night)."""
+    day = _date(as_of)
+    settings = _settings(home)
+
+    def body() -> int:
+        from flows.show import print_show
+
+        return print_show(settings, day)
+
+    raise typer.Exit(_guard(body))
+
+
+@app.command()
+def export(
+    table: Annotated[str, typer.Argument(help="recommendations, legs, trades, daily, signals, gamma, "
+                                              "quarantine, or any schema.table (`alvh status` lists them)")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+    out: Annotated[Path | None, typer.Option("--out", help="File to write (default: <table>.<format> here)")] = None,
+    start: Annotated[str | None, typer.Option("--start", help="First date YYYY-MM-DD")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="Last date YYYY-MM-DD")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Write a table's rows (dated within [--start, --end]) to CSV or Parquet."""
+    first, last = _date(start, "--start"), _date(end, "--end")
+    settings = _settings(home)
+
+    def body() -> int:
+        from flows.export import export as export_table
+
+        export_table(settings, table, fmt, out, first, last)
+        return 0
+
+    raise typer.Exit(_guard(body))
+
+
+@app.command()
+def quarantine(
+    as_of: AsOfOpt = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many rows")] = 200,
+    raw: Annotated[bool, typer.Option("--raw", help="Print each refused row's input text too")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Rows refused at landing or by a contract: file:line: reason [table, check] (default: the latest)."""
+    day = _date(as_of)
+    settings = _settings(home)
+
+    def body() -> int:
+        from flows.quarantine_cmd import print_quarantine
+
+        return print_quarantine(settings, day, limit, raw)
+
+    raise typer.Exit(_guard(body))
+
+
+config_app = typer.Typer(help="Strategy settings (alvh.toml) and run settings (ALVH_*).",
+                         no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(home: HomeOpt = None) -> None:
+    """Every setting's effective value and where it came from: default, file or environment."""
+    settings = _settings(home)
+
+    def body() -> int:
+        from flows.config_cmd import print_config
+
+        return print_config(settings)
+
+    raise typer.Exit(_guard(body))
+
+
+@config_app.command("example")
+def config_example() -> None:
+    """Print an alvh.toml with every strategy setting, its default and what it does."""
+    from flows.config_cmd import print_example
+
+    raise typer.Exit(_guard(print_example))
 
 
 def main() -> None:  # pragma: no cover - console script entry

@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -83,6 +84,28 @@ def server_env(settings: Settings, ui: bool) -> dict[str, str]:
     return env
 
 
+# Prefect's start banner tells the user to `prefect config set PREFECT_API_URL` in their global
+# profile; with alvh the URL is exported per shell (printed above), so those lines are dropped.
+_BANNER = ("Configure Prefect to communicate", "prefect config set", "View the API reference",
+           "The dashboard is disabled", "PREFECT_UI_ENABLED=1", "___ ___ ___", "| _ \\ _ \\",
+           "|  _/   /", "|_| |_|_\\")
+
+
+def _relay_server_output(stream) -> None:
+    blank = False
+    for line in stream:
+        if any(b in line for b in _BANNER):
+            continue
+        if not line.strip():  # the banner's blank lines collapse into one
+            if blank:
+                continue
+            blank = True
+        else:
+            blank = False
+        sys.stdout.write(line)
+        sys.stdout.flush()
+
+
 def run_server(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
                ui: bool = False) -> int:
     """Run `prefect server start` in the foreground with its state under $ALVH_HOME/prefect."""
@@ -96,7 +119,9 @@ def run_server(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT
     console.info(f"in the shell that runs alvh:  export PREFECT_API_URL={url}")
     if ui:
         console.info(f"UI: http://{host}:{port}")
-    proc = subprocess.Popen(server_command(host, port), env=env)
+    proc = subprocess.Popen(server_command(host, port), env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    threading.Thread(target=_relay_server_output, args=(proc.stdout,), daemon=True).start()
     # `kill <pid>` (a service manager, a test) must not orphan the server: pass SIGTERM on.
     previous = signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
     try:

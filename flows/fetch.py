@@ -9,10 +9,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
-
 from flows import console
+from flows.engine import NO_CACHE, flow, task
 from flows.settings import Settings, load_settings
 from sources.live.run import FetchReport, LivePlan, SessionFactory, fetch_drop
 

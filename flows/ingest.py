@@ -10,10 +10,9 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
 
 from flows import console
+from flows.engine import NO_CACHE, flow, task
 from flows.gate import check_parsed, contract_quarantine, with_contract_rejects
 from flows.settings import Settings, load_settings
 from sources.base import Parsed, SourceError
@@ -75,14 +74,34 @@ class IngestSummary:
         return sum(f.quarantined for f in self.files)
 
 
+# Files that sit beside vendor data in a drop but are not data: skipped (and listed) in a folder
+# walk, never landed as failures. A file named on the command line is always read.
+NOT_DATA_NAMES = {"readme", "readme.md", "readme.txt", "license", "manifest.txt", "sha256sums",
+                  "md5sums", "checksums.txt", "thumbs.db", "desktop.ini"}
+NOT_DATA_SUFFIXES = (".md", ".sha256", ".sha1", ".md5", ".sig", ".asc", ".pdf", ".log")
+
+
+def not_data(f: Path) -> bool:
+    name = f.name.lower()
+    return name in NOT_DATA_NAMES or name.endswith(NOT_DATA_SUFFIXES)
+
+
+def skipped_files(paths: list[Path]) -> list[Path]:
+    """The files of the folders in `paths` that a walk skips as not vendor data (see NOT_DATA_*)."""
+    return sorted(f for p in map(Path, paths) if p.is_dir() for f in p.rglob("*")
+                  if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                  and not_data(f))
+
+
 def expand_paths(paths: list[Path]) -> list[Path]:
-    """Files as given, folders walked recursively (hidden and partial files skipped), sorted."""
+    """Files as given, folders walked recursively (hidden, partial and not-data files skipped),
+    sorted."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
             out.extend(sorted(f for f in p.rglob("*") if f.is_file()
                               and not any(part.startswith(".") for part in f.relative_to(p).parts)
-                              and not f.name.endswith(".part")))
+                              and not f.name.endswith(".part") and not not_data(f)))
         elif p.is_file():
             out.append(p)
         else:
@@ -267,6 +286,9 @@ def ingest_paths(wh: Warehouse, settings: Settings, paths: list[Path], *, label:
     """Land + load inside a running flow (used by `ingest`, `nightly` and `demo`). `not_after`:
     the night being loaded (rows may be dated up to it even when that is after tomorrow)."""
     files = expand_paths(paths)
+    if show:
+        for f in skipped_files(paths):
+            console.info(f"skip  {f.name:<44} not a vendor file (readme, checksum, notes)")
     landed = land_files(files, settings.root)
     batch = batch_id_for([x.landed.file_id for x in landed], label)
     return load_files(wh, landed, settings.root, batch, force=force,

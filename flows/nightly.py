@@ -8,7 +8,7 @@ from __future__ import annotations
 import shutil
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from prefect import flow, task
@@ -20,9 +20,11 @@ from flows import console
 from flows.audit import audit_and_regate
 from flows.build import build_sessions
 from flows.ingest import IngestSummary, ingest_paths
+from flows.notify import notify_night
 from flows.report import render_report
 from flows.runs import run_info
 from flows.settings import Settings, load_settings
+from flows.strategy import strategy_changes
 from sources import calendar
 from warehouse import reads
 from warehouse.db import Warehouse
@@ -139,7 +141,7 @@ def run_night(wh: Warehouse, settings: Settings, as_of: date, *, source: str, dr
         if drop is None:
             raise ValueError("--source drop needs --drop FOLDER (tonight's vendor files)")
         folder = Path(str(drop).replace("{as_of}", as_of.isoformat()))
-        missing = wait_for_drop(folder, expected_sources(settings), settings.drop_wait_s,
+        missing = wait_for_drop(folder, expected_for_drop(settings, drop, as_of), settings.drop_wait_s,
                                 settings.drop_poll_s)
         _mark_stale(summary, folder, missing, settings.drop_wait_s)
     elif source == "live":
@@ -186,6 +188,19 @@ SECTIONS_BY_SOURCE = {
 
 def expected_sources(settings: Settings) -> list[str]:
     return [s.strip() for s in settings.expected_sources.split(",") if s.strip()]
+
+
+def expected_for_drop(settings: Settings, drop: Path, as_of: date) -> list[str]:
+    """The sources tonight's drop is waited for: ALVH_EXPECTED_SOURCES when set; otherwise those
+    of the default list that this drop delivered on any of its last 5 nights (a `{as_of}`
+    folder), so a drop with no breadth, VX or macro feed is not waited for them every night."""
+    configured = expected_sources(settings)
+    if "expected_sources" in settings.model_fields_set or "{as_of}" not in str(drop):
+        return configured
+    seen: set[str] = set()
+    for day in calendar.sessions_between(as_of - timedelta(days=10), as_of)[:-1][-5:]:
+        seen |= sources_present(Path(str(drop).replace("{as_of}", day.isoformat())))
+    return [s for s in configured if s in seen] if seen else configured
 
 
 def sources_present(folder: Path) -> set[str]:
@@ -277,10 +292,12 @@ def nightly(as_of: date | None = None, source: str = "sample", drop: Path | None
         return NightSummary(as_of, status="skipped")
     run = run_info("nightly")
     with (Warehouse.open(settings.warehouse_path, lock_timeout_s=settings.lock_timeout_s) as wh,
-          recording(wh, run, "nightly", as_of, {"source": source, "drop": drop}) as rec):
+          recording(wh, run, "nightly", as_of, {"source": source, "drop": drop,
+                                                "strategy": strategy_changes(settings)}) as rec):
         summary = run_night(wh, settings, as_of, source=source, drop=drop, run=run)
         rec.finish(summary.status, summary.__dict__)
         _publish(wh, summary, f"ALVH night {as_of}: {summary.status}")
+        notify_night(wh, settings, as_of, summary.status)
     return summary
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
-
 from flows import console
+from flows.engine import NO_CACHE, flow, task
 from flows.settings import Settings, load_settings
 from flows.version import code_version
 from reports.render import render_index, render_night

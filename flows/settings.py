@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     gx_keep_nights: int = Field(default=60, ge=1, description=(
         "Great Expectations result files and Data Docs pages kept, in nights (~2 MB a night); "
         "audit.validations keeps every result"))
+    notify: str = Field(default="", description=(
+        "apprise URLs (comma-separated) told when the regime changes or a night is not trusted"))
     # Live mode: public APIs (`alvh fetch`, `--source live`; docs/live.md). Lists are comma-separated.
     live_cboe_chains: str = Field(default="SPX,VIX", description="Cboe delayed-quotes chains to fetch")
     live_yahoo_history: str = Field(default="^GSPC,^VIX,^VIX3M,^VIX9D",

@@ -11,6 +11,7 @@ import json
 
 from reports.figures import COLORS, Figure, style, to_div
 from reports.sections import Context
+from warehouse import queries
 
 COMPONENTS = (
     # name, label, the metrics shown beside the sub-score: (column, label, kind)
@@ -72,6 +73,19 @@ def _payoff_chart(ctx: Context, rec: dict) -> str | None:
     return to_div(fig, "fig-alvh-payoff")
 
 
+def _moved(ctx: Context, sig: dict | None) -> str | None:
+    """'since 2026-11-20: +23.0 (gamma +20.0, funding +3.0)': what moved the score since the
+    previous night, its components' points largest change first (warehouse.queries.score_moves)."""
+    if sig is None or sig.get("unwind_score") is None:
+        return None
+    before = queries.previous_signals_row(ctx.wh, ctx.as_of)
+    if before is None or before.get("unwind_score") is None:
+        return None
+    moves = [m for m in queries.score_moves(sig, before) if m["change"] and abs(m["change"]) >= 0.05]
+    what = ", ".join(f"{m['component']} {m['change']:+.1f}" for m in moves[:3]) or "no component moved"
+    return f"since {before['date']}: {sig['unwind_score'] - before['unwind_score']:+.1f} ({what})"
+
+
 def build(ctx: Context) -> dict | None:
     gamma = _one(ctx, "select * from core.gamma_daily where date = ? and underlying = 'SPX' and preset = ?",
                  [ctx.as_of, ctx.preset])
@@ -109,5 +123,6 @@ def build(ctx: Context) -> dict | None:
                           "case regime when 'calm' then 0 when 'crowded' then 1 when 'unwinding' then 2 "
                           "when 'recovery' then 3 else 4 end, horizon_sessions", [ctx.as_of]).to_dicts()
     return {"gamma": gamma, "signal": sig, "rec": rec, "untrusted": untrusted, "components": components,
+            "moved": _moved(ctx, sig),
             "legs": legs, "payoff_chart": chart, "rationale": rationale, "evidence": evidence,
             "source_table": "core.recommendations"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reports.sections import Context
+from warehouse.queries import run_strategy
 from warehouse.reads import files_for_date
 
 
@@ -12,4 +13,7 @@ def build(ctx: Context) -> dict | None:
     rows = sum(f["rows_written"] or 0 for f in files)
     take = (f"{len(files)} files carried tonight's rows into the warehouse ({rows:,} rows)"
             + (f"; {len(bad)} with rejects." if bad else ", every one loaded cleanly."))
-    return {"run": ctx.run, "files": files, "takeaway": take}
+    strategy = run_strategy(ctx.wh, ctx.run.get("run_id"), ctx.as_of)
+    settings = None if strategy is None else (
+        "; ".join(f"{k} = {v}" for k, v in sorted(strategy.items())) or "all at their defaults")
+    return {"run": ctx.run, "files": files, "takeaway": take, "settings": settings}
