@@ -82,7 +82,7 @@ def preflight(wh, as_of: date, history: int = 20) -> list[str]:
     from expectations.suites import JUMP_FACTOR, VOLUME_CRIT
 
     have = set(wh.tables())
-    out: list[str] = []
+    out: list[str] = plausibility_failures(wh, [as_of]).get(as_of, [])
     for c in contracts().values():
         if not c.required or c.table not in have or not c.date_col or c.cadence != "session":
             continue
@@ -111,6 +111,23 @@ def preflight(wh, as_of: date, history: int = 20) -> list[str]:
                 series = ", ".join(str(r[x]) for x in keys)
                 out.append(f"{c.table}: jump - {value} of {series} moved {r['r']:.2f}x since its last "
                            f"stored value (preflight)")
+    return out
+
+
+def plausibility_failures(wh, nights: Sequence[date]) -> dict[date, list[str]]:
+    """Critical plausibility findings recorded at ingest (audit.findings) per night, one line each:
+    a vendor file the warehouse's history says is wrong makes its night untrusted at once."""
+    if "audit.findings" not in set(wh.tables()) or not nights:
+        return {}
+    df = wh.sql("select as_of, table_name, check_name, file, line, reason from audit.findings "
+                "where severity = 'critical' and as_of in (select unnest(?::date[])) "
+                "order by as_of, table_name, check_name, line", [list(nights)])
+    out: dict[date, list[str]] = {}
+    for r in df.iter_rows(named=True):
+        where = f" ({r['file']}:{r['line']})" if r["file"] and r["line"] else (
+            f" ({r['file']})" if r["file"] else "")
+        out.setdefault(r["as_of"], []).append(
+            f"{r['table_name']}: plausibility - {r['check_name']}{where}: {r['reason']}")
     return out
 
 
@@ -152,6 +169,8 @@ def preflight_many(wh, nights: Sequence[date], history: int = 20) -> dict[date, 
     if not days:
         return out
     have = set(wh.tables())
+    for d, lines in plausibility_failures(wh, days).items():
+        out[d] += lines
     lo, hi = days[0], days[-1]
     for c in contracts().values():
         if not c.required or c.table not in have or not c.date_col or c.cadence != "session":
