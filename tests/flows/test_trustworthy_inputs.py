@@ -71,3 +71,12 @@ def test_failed_bytes_fail_again_and_loaded_bytes_are_a_no_op(prefect_harness, t
     assert "already landed" in runs[1].output
     with Warehouse.open(home / "warehouse.duckdb", read_only=True) as wh:
         assert wh.scalar("select count(*) from audit.files") == 2
+
+
+def test_a_home_that_is_a_file_is_one_line_and_exit_1(tmp_path):
+    home = tmp_path / "home"
+    home.write_text("not a folder\n")
+    r = CliRunner().invoke(app, ["ingest", str(tmp_path), "--home", str(home)])
+    assert r.exit_code == 1
+    assert f"{home}: not a folder" in r.output and "Traceback" not in r.output
+    assert len(r.output.strip().splitlines()) == 1
