@@ -113,34 +113,28 @@ def judge_night(drop: dict[str, bytes], hist: History) -> dict[str, tuple]:
     return res
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--nights", type=int, default=260)
-    ap.add_argument("--end", type=date.fromisoformat, default=date(2026, 11, 27))
-    ap.add_argument("--verbose", action="store_true")
-    a = ap.parse_args()
-    m = SampleMarket(a.seed)
-    days = calendar.sessions_between(date(2016, 1, 4), a.end)[-(a.nights + WARMUP):]
+def run_block(seed: int, days: list[date], first: int, warmup: int) -> tuple:
+    """Nights `days[warmup:]` measured after `warmup` nights of history (`first`: the global index
+    of days[0], so the fault rotation is the same however the nights are split across workers)."""
+    m = SampleMarket(seed)
     hist = History()
     false_crit: list[str] = []
     caught: Counter = Counter()
     planted: Counter = Counter()
     missed: list[str] = []
-    t0 = time.perf_counter()
     prev: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory() as td:
         for k, day in enumerate(days):
             drop = night_files(m, day, Path(td))
             clean = judge_night(drop, hist)
-            if k >= WARMUP:
+            if k >= warmup:
                 for refusal, findings, _, _ in clean.values():
                     crit = critical(findings)
                     if refusal or crit:
                         false_crit.append(f"{day} {refusal or crit[0].one_line()}")
-                # One fault per night in turn (each kind on about 260/N nights).
+                # Each fault kind on every 4th night, in turn (about 65 plants of each over 260).
                 for j, fault in enumerate(FAULTS):
-                    if (k + j) % max(1, len(FAULTS) // 8) != 0:
+                    if (first + k + j) % ROTATION != 0:
                         continue
                     planted_file = plant(fault, drop, prev)
                     if planted_file is None:
@@ -151,8 +145,6 @@ def main() -> None:
                     planted[fault.name] += 1
                     if refusal or critical(findings):
                         caught[fault.name] += 1
-                        if a.verbose:
-                            print(f"  caught {fault.name}: {refusal or critical(findings)[0].one_line()}"[:220])
                     else:
                         missed.append(f"{day} {fault.name}: "
                                       + "; ".join(f.one_line() for f in findings)[:200])
@@ -160,13 +152,46 @@ def main() -> None:
                 if rows is not None:
                     hist.add(table, rows, day)
             prev = drop
+    return false_crit, caught, planted, missed
+
+
+ROTATION = 4
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--nights", type=int, default=260)
+    ap.add_argument("--end", type=date.fromisoformat, default=date(2026, 11, 27))
+    ap.add_argument("--jobs", type=int, default=4, help="worker processes (blocks of nights)")
+    a = ap.parse_args()
+    days = calendar.sessions_between(date(2016, 1, 4), a.end)[-(a.nights + WARMUP):]
+    measured = days[WARMUP:]
+    size = -(-len(measured) // a.jobs)
+    blocks = []
+    for b in range(0, len(measured), size):
+        lo = b + WARMUP  # index in `days` of the block's first measured night
+        blocks.append((a.seed, days[lo - WARMUP: lo + size], lo - WARMUP, WARMUP))
+    t0 = time.perf_counter()
+    false_crit: list[str] = []
+    caught: Counter = Counter()
+    planted: Counter = Counter()
+    missed: list[str] = []
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=a.jobs) as ex:
+        for fc, c, p, mi in ex.map(run_block, *zip(*blocks, strict=True)):
+            false_crit += fc
+            caught += c
+            planted += p
+            missed += mi
     n_planted, n_caught = sum(planted.values()), sum(caught.values())
-    print(f"corruption bench: seed {a.seed}, {a.nights} nights to {days[-1]}, {len(FAULTS)} fault kinds, "
-          f"{time.perf_counter() - t0:.0f} s")
+    print(f"corruption bench: seed {a.seed}, {len(measured)} nights {measured[0]}..{measured[-1]}, "
+          f"{len(FAULTS)} fault kinds, {time.perf_counter() - t0:.0f} s ({a.jobs} workers)")
     for f in FAULTS:
         print(f"  {f.name:<32} {caught[f.name]:>3} / {planted[f.name]:<3} caught")
     print(f"planted critical faults caught: {n_caught} / {n_planted} ({n_caught / max(n_planted, 1):.1%})")
-    print(f"clean nights with a false critical: {len({x[:10] for x in false_crit})} / {a.nights}")
+    print(f"clean nights with a false critical: {len({x[:10] for x in false_crit})} / {len(measured)}")
     for x in false_crit[:15]:
         print(f"  false: {x}"[:240])
     for x in missed[:25]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -114,10 +114,6 @@ def critical(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if f.severity == CRITICAL]
 
 
-def _first_date(frame: pl.DataFrame, col: str) -> date | None:
-    return frame[col].max() if col in frame.columns and frame.height else None
-
-
 def _rows_finding(bad: pl.DataFrame, *, severity: str, check: str, table: str, file: str | None,
                   reason_expr: str, as_of_col: str | None) -> list[Finding]:
     """One finding for a set of offending rows (named by the first one's line and reason)."""
@@ -183,15 +179,17 @@ def check_index_bars(new: pl.DataFrame, history: pl.DataFrame | None = None, *,
                         reason_expr=f"{r['len']} of {r['all']} stored {{symbol}} closes restated, "
                                     "e.g. {date}: {close} vs stored {old}")
     # Step between consecutive closes (the last stored one before the file, then the file's own).
-    seq = new.select("symbol", "date", "close", "line", "open", "high", "low") if all(
+    pos = [ROW] if ROW in new.columns else []
+    seq = new.select("symbol", "date", "close", "line", *pos, "open", "high", "low") if all(
         c in new.columns for c in ("open", "high", "low")) else new.select(
-        "symbol", "date", "close", "line").with_columns(open=pl.lit(None, pl.Float64),
-                                                         high=pl.lit(None, pl.Float64),
-                                                         low=pl.lit(None, pl.Float64))
+        "symbol", "date", "close", "line", *pos).with_columns(open=pl.lit(None, pl.Float64),
+                                                               high=pl.lit(None, pl.Float64),
+                                                               low=pl.lit(None, pl.Float64))
     seq = seq.with_columns(new=pl.lit(True))
     if hist is not None:
         h = hist.join(new.select("symbol", "date"), on=["symbol", "date"], how="anti")
         h = h.select("symbol", "date", "close", line=pl.lit(None, pl.Int64),
+                     **({ROW: pl.lit(None, pl.UInt32)} if pos else {}),
                      open=pl.col("open") if "open" in h.columns else pl.lit(None, pl.Float64),
                      high=pl.col("high") if "high" in h.columns else pl.lit(None, pl.Float64),
                      low=pl.col("low") if "low" in h.columns else pl.lit(None, pl.Float64),
@@ -535,24 +533,3 @@ def check_table(table: str, new: pl.DataFrame, history: pl.DataFrame | None = No
     if fn is None:
         return []
     return fn(new.with_row_index(ROW) if ROW not in new.columns else new, history, file=file, **extra)
-
-
-def finding_rows_filter(findings: list[Finding]) -> set[int]:
-    """Source lines named by critical row-level findings."""
-    return {ln for f in findings if f.severity == CRITICAL for ln in f.rows}
-
-
-@dataclass
-class Verdict:
-    """Findings of one file at ingest: rows to refuse, or a refusal of the whole file."""
-
-    findings: list[Finding] = field(default_factory=list)
-
-    @property
-    def refused_lines(self) -> set[int]:
-        return finding_rows_filter(self.findings)
-
-    @property
-    def file_error(self) -> str | None:
-        whole = [f for f in critical(self.findings) if not f.rows]
-        return whole[0].one_line() if whole else None

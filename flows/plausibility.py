@@ -59,7 +59,9 @@ def judge_file(wh: Warehouse, prep, file: str, max_reject_ratio: float):
     for f in crit:
         for i in f.index:
             reason_of.setdefault(i, (f.check, f.reason))
-    error = next((f.one_line() for f in crit if not f.rows), None)
+    # A critical finding that names no row of the frame (a restated series, a stale or mis-scaled
+    # file) refuses the file: its rows must not replace what the warehouse holds.
+    error = next((f.one_line() for f in crit if not f.index), None)
     rows = p.rows.with_row_index("__pos")
     sel = pl.col("__pos").is_in(sorted(reason_of))
     refused, kept = rows.filter(sel), rows.filter(~sel).drop("__pos")
