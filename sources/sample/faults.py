@@ -338,7 +338,14 @@ def _unicorn(b: bytes, k: float) -> bytes:
 
 
 def advances_x10000(b: bytes, prev: Drop) -> bytes:
-    return _unicorn(b, 30000.0)
+    """Ten million issues added (a multiple would leave a count of 0, common for `unchanged`
+    in the 500-stock sample, unchanged: no fault at all)."""
+    ls = _lines(b)
+    for i, ln in enumerate(ls):
+        if ln.strip():
+            d, v = ln.split(", ")
+            ls[i] = f"{d}, {round(float(v)) + 10_000_000}"
+    return _join(ls)
 
 
 def volume_x1000(b: bytes, prev: Drop) -> bytes:
