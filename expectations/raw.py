@@ -74,8 +74,9 @@ class OptionQuotes(Lineage):
 
 
 # grain: symbol x date
-@contract("raw.index_bars", date_col="date", required=True, jump=(("symbol",), "close"),
-          session_cols=("date",))
+# No XNYS-session rule: Cboe computes VIX on some NYSE holidays (32 rows since 2022 in the real
+# VIX_History.csv). Such a row is valid vendor data: it stays in raw, core reads sessions only.
+@contract("raw.index_bars", date_col="date", required=True, jump=(("symbol",), "close"))
 class IndexBars(Lineage):
     symbol: str = pa.Field(str_matches=r"^[A-Z0-9^.$]{1,12}$")
     date: pl.Date
@@ -92,6 +93,9 @@ class IndexBars(Lineage):
                            pl.col("ohlc_flag").is_not_null() | (pl.col("high") >= pl.col("low")),
                            ["high", "low", "ohlc_flag"])
     close_jump = no_jump("close_no_10x_jump", ["symbol"], "date", "close", factor=4.0)
+    # ... but no index is computed on a weekend: a Saturday close is wrong data.
+    weekday = row_rule("date_weekday", "index close dated on a weekend",
+                       pl.col("date").dt.weekday() <= 5, ["date"])
 
     class Config:
         unique = ["symbol", "date"]
@@ -171,10 +175,11 @@ class Breadth(Lineage):
     unchanged: pl.Int64 = pa.Field(ge=0, nullable=True)
     up_volume: pl.Float64 = pa.Field(ge=0, nullable=True)
     down_volume: pl.Float64 = pa.Field(ge=0, nullable=True)
+    unchanged_volume: pl.Float64 = pa.Field(ge=0, nullable=True)
     new_highs: pl.Int64 = pa.Field(ge=0, nullable=True)
     new_lows: pl.Int64 = pa.Field(ge=0, nullable=True)
 
-    _finite = finite("up_volume", "down_volume")
+    _finite = finite("up_volume", "down_volume", "unchanged_volume")
     issues_traded = row_rule(
         "issues_traded", "advances + declines + unchanged is 0: no issue traded",
         (pl.sum_horizontal("advances", "declines", "unchanged") > 0)

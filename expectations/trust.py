@@ -73,6 +73,23 @@ def preflight(wh, as_of: date, history: int = 20) -> list[str]:
     return preflight_many(wh, [as_of], history)[as_of]
 
 
+def plausibility_failures(wh, nights: Sequence[date]) -> dict[date, list[str]]:
+    """Critical plausibility findings recorded at ingest (audit.findings) per night, one line each:
+    a vendor file the warehouse's history says is wrong makes its night untrusted at once."""
+    from warehouse.history import night_findings
+
+    if not nights:
+        return {}
+    df = night_findings(wh, nights, "critical")
+    out: dict[date, list[str]] = {}
+    for r in df.iter_rows(named=True):
+        where = f" ({r['file']}:{r['line']})" if r["file"] and r["line"] else (
+            f" ({r['file']})" if r["file"] else "")
+        out.setdefault(r["as_of"], []).append(
+            f"{r['table_name']}: plausibility - {r['check_name']}{where}: {r['reason']}")
+    return out
+
+
 def nights_trusted(wh, nights: Sequence[date], history: int = 20) -> dict[date, tuple[bool, list[str]]]:
     """`night_is_trusted` for many nights at once, in a few queries (a backfill's recommendation
     step asks for hundreds): the one implementation, `night_is_trusted` asks it for one night.
@@ -102,6 +119,8 @@ def preflight_many(wh, nights: Sequence[date], history: int = 20) -> dict[date, 
     if not days:
         return out
     have = set(wh.tables())
+    for d, lines in plausibility_failures(wh, days).items():
+        out[d] += lines
     lo, hi = days[0], days[-1]
     for c in contracts().values():
         if not c.required or c.table not in have or not c.date_col or c.cadence != "session":

@@ -76,12 +76,18 @@ def audit_night(wh: Warehouse, as_of: date, settings: Settings, run: dict, *,
     res = run_audit(wh, as_of, audit_sessions(as_of), home=settings.root,
                     docs_dir=settings.data_docs, run_id=run["run_id"],
                     keep_nights=settings.gx_keep_nights)
-    write_validations(wh, res.rows())
+    # Plausibility vs the warehouse's history (flows/plausibility.py): same table, same verdict.
+    from flows.plausibility import audit_rows
+
+    plaus = audit_rows(wh, as_of, run["run_id"])
+    write_validations(wh, res.rows() + plaus)
+    p_crit = [r for r in plaus if not r["success"] and r["severity"] == "critical"]
+    p_warn = [r for r in plaus if not r["success"] and r["severity"] != "critical"]
     summary = AuditSummary(
-        as_of, run["run_id"], res.trusted,
-        critical=[describe_failure(r) for r in res.critical],
-        warnings=[describe_failure(r) for r in res.warnings],
-        tables=len(res.tables), checks=len(res.rows()),
+        as_of, run["run_id"], res.trusted and not p_crit,
+        critical=[describe_failure(r) for r in res.critical + p_crit],
+        warnings=[describe_failure(r) for r in res.warnings + p_warn],
+        tables=len(res.tables), checks=len(res.rows()) + len(plaus),
         seconds={k: round(v, 3) for k, v in res.seconds.items()}, data_docs=res.docs_index)
     if show:
         verdict = "trusted" if summary.trusted else "NOT TRUSTED"

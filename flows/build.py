@@ -144,7 +144,8 @@ def build_market(wh: Warehouse, dates: list[date], settings: Settings) -> StepRe
     # The calendar runs past `end`: counting sessions to the next release needs the days ahead.
     sessions = sessions_between(first_raw, date(end.year + 1, 12, 31))
     past = [d for d in sessions if d <= end]
-    bars = reads.history(wh, "raw.index_bars", end=end)
+    # Vendor rows on non-sessions (Cboe's VIX on some NYSE holidays) stay in raw; core ignores them.
+    bars = reads.history(wh, "raw.index_bars", end=end).filter(pl.col("date").is_in(past))
     funding_raw = reads.funding_rates_before(wh, end + timedelta(days=1))
     events = reads.macro_events(wh)
     series = reads.history(wh, "raw.macro_series", end=end)

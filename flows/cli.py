@@ -48,9 +48,29 @@ AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Session date YYYY-
 
 
 def _settings(home: Path | None = None, **kw) -> Settings:
-    s = load_settings(home=home, **kw)
-    apply_prefect_env(s)
+    try:
+        s = load_settings(home=home, **kw)
+        if s.root.exists() and not s.root.is_dir():
+            raise NotADirectoryError(20, "ALVH_HOME is a file, not a folder", str(s.root))
+        apply_prefect_env(s)
+    except OSError as e:
+        console.error(_os_error(e))
+        raise typer.Exit(1) from None
     return s
+
+
+def _os_error(e: OSError) -> str:
+    """One line for a home the pipeline cannot write: a file, read-only, or a full disk."""
+    import errno
+
+    hint = {errno.ENOSPC: "the disk is full: free space and run again (landed files are kept)",
+            errno.EDQUOT: "the disk quota is exhausted: free space and run again",
+            errno.EROFS: "read-only file system: point ALVH_HOME at a writable folder",
+            errno.EACCES: "permission denied: ALVH_HOME must be writable by you",
+            errno.ENOTDIR: "not a folder: ALVH_HOME must be a folder",
+            errno.EEXIST: "exists and is not a folder: ALVH_HOME must be a folder"}.get(e.errno)
+    where = e.filename or ""
+    return f"{where}: {hint or e.strerror or e}" if where else f"{hint or e.strerror or e}"
 
 
 def _date(text: str | None, name: str = "--as-of") -> date | None:
@@ -89,6 +109,12 @@ def _guard(fn: Callable[[], T]) -> T:
         _release(e)
         console.error(str(e))
         raise typer.Exit(2 if isinstance(e, WarehouseBusy) else 1) from None
+    except OSError as e:  # the home's disk or permissions, not a bug: one line
+        if os.environ.get("ALVH_DEBUG"):
+            raise
+        _release(e)
+        console.error(_os_error(e))
+        raise typer.Exit(1) from None
     except Exception as e:  # a bug: say so in one line and how to see more
         if os.environ.get("ALVH_DEBUG"):
             raise

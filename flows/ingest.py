@@ -14,6 +14,7 @@ import polars as pl
 from flows import console
 from flows.engine import NO_CACHE, flow, task
 from flows.gate import check_parsed, contract_quarantine, with_contract_rejects
+from flows.plausibility import judge_file, record_ingest_findings
 from flows.settings import Settings, load_settings
 from sources.base import Parsed, SourceError
 from sources.formats import detect, parse_bytes
@@ -29,6 +30,7 @@ from warehouse.files import (
     load_batch,
     load_file,
 )
+from warehouse.history import forget_failed_load
 
 
 @dataclass(frozen=True)
@@ -218,11 +220,28 @@ def load_one(wh: Warehouse, item: Landed, home: Path, batch_id: str, *, force: b
     """Load one landed file unless its bytes are known; `prepared` skips the parse (backfill)."""
     lf = item.landed
     prior = known_file(wh, lf.file_id)
-    if prior is not None and not force:
+    if prior is not None and not force and prior["status"] not in FAILED:
         return FileOutcome(lf.original_path, "known", prior["format"], prior["table_name"],
                            file_id=lf.file_id)
+    if prior is not None:
+        forget_failed_load(wh, lf.file_id)
     prep = prepared if prepared is not None else prepare_one(item, home, max_reject_ratio, not_after)
-    return load_prepared(wh, item, prep, batch_id, provenance)
+    prep, found = judge_file(wh, prep, lf.original_path, max_reject_ratio)  # plausibility vs history
+    out = load_prepared(wh, item, prep, batch_id, provenance)
+    _record(wh, lf.file_id, found)
+    return out
+
+
+# Bytes whose earlier landing failed are read again (and fail again, with the same line): only
+# bytes that loaded are "already landed". A retry loop must not "succeed" on a vendor's 503 page.
+FAILED = ("rejected", "unrecognised")
+
+
+def _record(wh: Warehouse, file_id: str, found: list) -> None:
+    record_ingest_findings(wh, file_id, found)
+    for f in found:
+        if f.severity == "critical":
+            console.error(f"critical  {f.one_line()}")
 
 
 def load_many(wh: Warehouse, items: list[Landed], home: Path, batch_id: str, *,
@@ -241,23 +260,33 @@ def load_many(wh: Warehouse, items: list[Landed], home: Path, batch_id: str, *,
                          provenance=prov(item), prepared=prepared[i] if prepared else None,
                          not_after=not_after)
                 for i, item in enumerate(items)]
-    known = {k: (v["format"], v["table_name"])
-             for k, v in known_files(wh, [x.landed.file_id for x in items]).items()}
+    registered = known_files(wh, [x.landed.file_id for x in items])
+    known = {k: (v["format"], v["table_name"]) for k, v in registered.items()
+             if v["status"] not in FAILED}
     outcomes: list[FileOutcome | None] = [None] * len(items)
     todo: list[tuple[int, Landed, Prepared, FileLoad]] = []
+    findings: dict[str, list] = {}
     for i, item in enumerate(items):
         lf = item.landed
         if lf.file_id in known:  # registered before, or earlier in this batch (same bytes twice)
             fmt, table = known[lf.file_id]
             outcomes[i] = FileOutcome(lf.original_path, "known", fmt, table, file_id=lf.file_id)
             continue
+        if lf.file_id in registered:  # failed before: read again, registry row replaced
+            outcomes[i] = load_one(wh, item, home, batch_id, force=True,
+                                   max_reject_ratio=max_reject_ratio, provenance=prov(item),
+                                   prepared=prepared[i] if prepared else None, not_after=not_after)
+            known[lf.file_id] = (outcomes[i].format, outcomes[i].table)
+            continue
         prep = prepared[i] if prepared is not None else prepare_one(item, home, max_reject_ratio, not_after)
+        prep, findings[lf.file_id] = judge_file(wh, prep, lf.original_path, max_reject_ratio)
         ld = file_load(item, prep, batch_id, prov(item))
         known[lf.file_id] = (ld.format, ld.table)
         todo.append((i, item, prep, ld))
     results = load_batch(wh, [t[3] for t in todo], batch_id=batch_id, new=True)
     for (i, item, prep, _), res in zip(todo, results, strict=True):
         outcomes[i] = _outcome(item, prep, res)
+        _record(wh, item.landed.file_id, findings.get(item.landed.file_id, []))
     return outcomes  # type: ignore[return-value]
 
 

@@ -6,6 +6,7 @@ Readers never touch DuckDB or Prefect; they raise SourceError for a file they ca
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,12 +93,27 @@ def decode_text(data: bytes, file: str) -> str:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
-        pass
-    if b"\x00" in data[:4096]:
-        raise SourceError(file, None, "binary content (NUL bytes), not a text file")
-    return data.decode("cp1252", errors="replace")
+        if b"\x00" in data[:4096]:
+            raise SourceError(file, None, "binary content (NUL bytes), not a text file") from None
+        text = data.decode("cp1252", errors="replace")
+    _refuse_control_bytes(text, file)
+    return text
+
+
+# C0 control characters other than tab, LF, CR (and a DOS end-of-file Ctrl-Z at the very end):
+# vendor text never holds them; one means the bytes were damaged in transfer, so the file is refused.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x19\x1b-\x1f\x7f]|\x1a(?!\s*$)")
+
+
+def _refuse_control_bytes(text: str, file: str) -> None:
+    m = _CONTROL.search(text)
+    if m:
+        line = text.count("\n", 0, m.start()) + 1
+        col = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+        raise SourceError(file, line, f"control byte 0x{ord(m.group()):02x} at column {col}: not "
+                          "vendor text (damaged in transfer?)")
 
 
 def head_text(data: bytes, n: int = 8192) -> str:

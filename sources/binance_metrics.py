@@ -14,7 +14,16 @@ import polars as pl
 
 from sources.base import Format, Parsed
 from sources.funding import base_asset
-from sources.rows import body_fields, field_count, finish, first_line, header_names, not_a_number, number, text_of
+from sources.rows import (
+    body_fields,
+    field_count,
+    finish,
+    first_line,
+    header_names,
+    not_a_number,
+    number,
+    text_of,
+)
 
 TABLE = "raw.perp_open_interest"
 COLUMNS: dict[str, pl.DataType] = {

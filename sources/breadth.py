@@ -42,15 +42,17 @@ UNICORN, GENERIC, CONSTITUENTS = "unicorn_breadth", "breadth_csv", "constituents
 # Unicorn switched its volume files from thousands of shares to shares on this date.
 VOLUME_SHARES_FROM = date(2002, 6, 20)
 UNICORN_FIELDS = {"advn": "advances", "decln": "declines", "unchn": "unchanged",
-                  "advv": "up_volume", "declv": "down_volume", "newhi": "new_highs",
-                  "newlo": "new_lows"}
+                  "advv": "up_volume", "declv": "down_volume", "unchv": "unchanged_volume",
+                  "newhi": "new_highs", "newlo": "new_lows"}
+# Unicorn-only fields (not in the generic layout's VALUES): NYSE_unchv.csv = unchanged volume.
+EXTRA_VOLUMES = ("unchanged_volume",)
 VALUES = ("advances", "declines", "unchanged", "up_volume", "down_volume", "new_highs", "new_lows")
 COUNTS = ("advances", "declines", "unchanged", "new_highs", "new_lows")
 EXCHANGE_ALIASES = {"NAS": "NASDAQ", "NASD": "NASDAQ", "NQ": "NASDAQ", "XNYS": "NYSE",
                     "NY": "NYSE", "ASE": "AMEX", "AM": "AMEX"}
 _UNICORN_ROW = re.compile(r"^\d{8},\s*-?\d+(\.\d+)?\s*$")
 _UNICORN_NAME = re.compile(r"^(?P<ex>[A-Za-z0-9]*?)[_\-\s.]*(?P<field>advn|decln|unchn|advv|declv|"
-                           r"newhi|newlo)(?![a-z])", re.I)
+                           r"unchv|newhi|newlo)(?![a-z])", re.I)
 _ISO_OR_US = ("%Y-%m-%d", "%Y%m%d", "%m/%d/%Y")
 NEW_HIGH_LOOKBACK = 252  # sessions in the 52-week window
 
@@ -97,6 +99,9 @@ def _typed(values: list[str], scale: pl.Expr | None = None) -> dict[str, pl.Expr
             out[v] = count_of(v)
         else:
             out[v] = number(v) * (scale if scale is not None else 1.0)
+    for v in EXTRA_VOLUMES:
+        if v in values:
+            out[v] = number(v) * (scale if scale is not None else 1.0)
     return out
 
 
@@ -116,7 +121,7 @@ def parse_unicorn(data: bytes, file: str = "<bytes>") -> Parsed:
     f = f.with_columns(reason=pl.coalesce([
         field_count(2), bad_date("date", pl.col("d")), *_value_checks([field]), _session_check(f)]))
     scale = None
-    if field in ("up_volume", "down_volume"):
+    if field in ("up_volume", "down_volume", *EXTRA_VOLUMES):
         scale = pl.when(pl.col("d") < VOLUME_SHARES_FROM).then(1000.0).otherwise(1.0)
     good = f.filter(pl.col("reason").is_null())
     rows = good.select(exchange=pl.lit(exchange), date="d", **_typed([field], scale), line="line")

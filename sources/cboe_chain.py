@@ -163,6 +163,12 @@ def parse(data: bytes, file: str = "<bytes>") -> Parsed:
     )
     # Blank lines and lines of bare commas are layout, not data.
     f = f.filter(pl.col("raw").str.strip_chars(", \t") != "")
+    # One quote date and one spot per file: a second preamble below the header is a second chain
+    # (two exports concatenated), whose rows would be stored under the first one's spot and date.
+    again = f.filter(pl.col("raw").str.contains(r'^"?(?:Expiration Date,|Date:)|,\s*Last:\s*[0-9]'))
+    if again.height:
+        raise SourceError(file, int(again["line"][0]), "a second chain starts here (header, 'Last:' "
+                          "or 'Date:' line inside the file): one quote date and one spot per file")
 
     snapshot_date = new_york_date(ts)
     try:
@@ -190,6 +196,7 @@ def parse(data: bytes, file: str = "<bytes>") -> Parsed:
         call_right=pl.col("sym_c").struct.field("3"),
         put_right=pl.col("sym_p").struct.field("3"),
         sym_strike=pl.col("sym_c").struct.field("4").cast(pl.Float64, strict=False) / 1000.0,
+        sym_expiry=pl.col("sym_c").struct.field("2").str.strptime(pl.Date, "%y%m%d", strict=False),
         strike=pl.col("n_strike"),
     )
 
@@ -215,6 +222,10 @@ def parse(data: bytes, file: str = "<bytes>") -> Parsed:
         .then(pl.lit("call/put symbols are swapped")),
         pl.when((pl.col("sym_strike") - pl.col("strike")).abs() > 1e-6)
         .then(pl.format("strike {} does not match symbol strike {}", "strike", "sym_strike")),
+        # OSI symbols carry the expiry (YYMMDD); pre-2015 monthlies used the Saturday after.
+        pl.when(~((pl.col("sym_expiry") - pl.col("expiry")).dt.total_days().is_between(0, 1)))
+        .then(pl.format("expiration date {} does not match the symbol's date {}",
+                        pl.col(exp_col), pl.col("sym_c").struct.field("2"))),
     ]
     f = lf.with_columns(reason=pl.coalesce(checks)).collect()
 

@@ -7,6 +7,7 @@ could both claim a file (put the stricter one first).
 from __future__ import annotations
 
 import importlib
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -60,9 +61,13 @@ def detect(data: bytes, file: str = "<bytes>") -> Format:
                 return fmt
         except Exception:  # a sniffer must never take the ingest down  # noqa: S112
             continue
-    first = next((ln for ln in head.splitlines() if ln.strip()), "")[:80]
-    raise SourceError(file, 1, f"unrecognised format (first line {first!r}); "
-                      f"known formats: {', '.join(f.name for f in formats())}")
+    first = next((ln for ln in head.splitlines() if ln.strip()), "")[:60]
+    if re.match(r"\s*<(?:!doctype\s+html|html|head|body)", head, re.I):
+        raise SourceError(file, 1, f"an HTML page, not vendor data (an error page saved as the "
+                          f"file?): {first!r}")
+    # One short line: the formats are listed in docs/formats.md, not in every error.
+    raise SourceError(file, 1, f"unrecognised format (first line {first!r}); none of the "
+                      f"{len(formats())} known formats (docs/formats.md) matches")
 
 
 def parse_bytes(data: bytes, file: str) -> Parsed:
@@ -73,7 +78,21 @@ def parse_bytes(data: bytes, file: str) -> Parsed:
     except SourceError:
         raise
     except Exception as e:  # a reader bug must still name the file, not crash the night
-        raise SourceError(file, None, f"{fmt.name} reader failed: {type(e).__name__}: {e}") from e
+        line = _stray_quote_line(data)
+        if line is not None:  # the CSV parser's own message runs to the rest of the file
+            raise SourceError(file, line, 'unbalanced double quote (") in this row: a stray quote '
+                              "makes the rest of the file one field") from None
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise SourceError(file, None, f"{fmt.name} reader failed: {type(e).__name__}: "
+                          f"{first[:160]}") from e
+
+
+def _stray_quote_line(data: bytes) -> int | None:
+    """1-based line of the first row with an odd number of double quotes (None if none)."""
+    for i, ln in enumerate(data.split(b"\n"), 1):
+        if ln.count(b'"') % 2:
+            return i
+    return None
 
 
 def parse_file(path: str | Path) -> Parsed:

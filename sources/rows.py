@@ -33,10 +33,11 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "index_price": pl.Float64(), "premium": pl.Float64(),
         "open_interest_usd": pl.Float64(), "line": pl.Int64(),
     },
-    "raw.breadth": {
+    "raw.breadth": {  # unchanged_volume: OPTIONAL
         "exchange": pl.String(), "date": pl.Date(), "advances": pl.Int64(),
         "declines": pl.Int64(), "unchanged": pl.Int64(), "up_volume": pl.Float64(),
-        "down_volume": pl.Float64(), "new_highs": pl.Int64(), "new_lows": pl.Int64(),
+        "down_volume": pl.Float64(), "unchanged_volume": pl.Float64(), "new_highs": pl.Int64(),
+        "new_lows": pl.Int64(),
         "line": pl.Int64(),
     },
     "raw.macro_events": {
@@ -157,6 +158,9 @@ def field_count(ncols: int, *, at_least: int | None = None) -> pl.Expr:
         pl.format("truncated row: {} of {} fields", pl.col("nfields"), pl.lit(ncols)))
 
 
+OPTIONAL = frozenset({"unchanged_volume"})  # columns only some readers of a table fill
+
+
 def finish(
     *,
     format: str,
@@ -207,6 +211,9 @@ def finish(
         else:
             fatal = SourceError(file, int(rejects["line"][0]),
                                 f"no readable rows ({rejects.height} refused), e.g. {rejects['reason'][0]}")
+    # A nullable column a reader does not produce (Unicorn's unchanged volume) comes out null.
+    rows = rows.with_columns(pl.lit(None, dt).alias(c) for c, dt in columns.items()
+                             if c not in rows.columns and c in OPTIONAL)
     rows = rows.select(list(columns)).cast(columns)
     return Parsed(format=format, table=table, rows=rows, rejects=rejects,
                   partition_by=partition_by, meta=meta or {}, fatal=fatal, mode=mode,

@@ -19,7 +19,6 @@ import polars as pl
 from filelock import FileLock, Timeout
 
 from warehouse import migrations
-
 from warehouse.trust import TrustReads
 
 WriteMode = Literal["replace", "merge"]

@@ -184,6 +184,22 @@ def main() -> None:
     text = chain(lines, name="S&P 500 INDEX \u2013 Options").encode("utf-8")
     write("chain_mixed_encoding.csv", text.replace(b"S&P 500 INDEX \xe2\x80\x93", b"S&P 500 INDEX \x96"))
     write("chain_binary_garbage.csv", bytes((i * 97 + 13) % 256 for i in range(3000)))
+    # Issue 14: one chain per file, expiry vs symbol, stray bytes, hostile numbers, error pages
+    write("chain_two_chains_concatenated.csv", chain(lines) + chain(lines, last="6100.25"))
+    bad = list(lines)
+    bad[20] = bad[20].replace("Fri Mar 06 2026", "Fri Mar 13 2026", 1)  # symbol says 260306
+    write("chain_expiry_vs_symbol.csv", chain(bad))
+    bad = list(lines)
+    bad[30] = bad[30].replace(",", ',"', 1)
+    write("chain_stray_quote.csv", chain(bad))
+    bad = list(lines)
+    bad[30] = replace_field(bad[30], 4, "1\x01")
+    write("chain_control_byte.csv", chain(bad))
+    bad = list(lines)
+    bad[40] = replace_field(bad[40], 9, "1e308")  # call gamma
+    write("chain_gamma_1e308.csv", chain(bad))
+    write("vendor_503_page.csv", "<!DOCTYPE html>\n<html><head><title>503 Service Unavailable</title>"
+          "</head><body><h1>Service Unavailable</h1></body></html>\n")
     write("chain_empty.csv", b"")
     write("chain_header_only.csv", chain([]))
 
@@ -201,6 +217,8 @@ def main() -> None:
     body = cboe_index(rows).splitlines()
     body[60] = body[60].rsplit(",", 1)[0] + ",n/a"
     write("VIX_History_non_numeric.csv", "\n".join(body) + "\n")
+    write("VIX_History_x100.csv", cboe_index([(d, o * 100, h * 100, lo * 100, c * 100)
+                                              for d, o, h, lo, c in vix_rows()]))
     write("VIX_History_truncated.csv", cboe_index(rows)[:-9])
     write("VIX_History_wrong_delimiter.csv", cboe_index(rows).replace(",", "\t"))
     write("SPX_History_duplicated_dates.csv",
@@ -231,6 +249,9 @@ def main() -> None:
           "calc_time,funding_interval_hours,last_funding_rate\n" + "\n".join(bad) + "\n")
     write("BTCUSDT-fundingRate-2026-01_renamed_columns.csv",
           "time,hours,rate\n" + "\n".join(arch) + "\n")
+    pct = [f"{r.rsplit(',', 1)[0]},{float(r.rsplit(',', 1)[1]) * 100:.8f}" for r in arch]
+    write("BTCUSDT-fundingRate-2026-01_percent.csv",  # percent written where a fraction belongs
+          "calc_time,funding_interval_hours,last_funding_rate\n" + "\n".join(pct) + "\n")
     hl = hyperliquid()
     hl[20]["fundingRate"] = "abc"
     write("hyperliquid_fundingHistory_ETH_non_numeric.json", json.dumps(hl, indent=1) + "\n")
@@ -250,6 +271,9 @@ def main() -> None:
     u = unicorn()
     u.insert(10, "20140118, 1234")  # a Saturday
     write("NYSE_advn_saturday.csv", "\n".join(u) + "\n")
+    u = unicorn()
+    u[40] = u[40].split(",")[0] + ", 10123456"  # ten million issues advancing
+    write("NYSE_advn_ten_million.csv", "\n".join(u) + "\n")
 
     # Yahoo / Stooq
     jump = list(spx_rows())

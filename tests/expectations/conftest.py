@@ -59,12 +59,14 @@ def make_frame():
 
 
 def synthetic_quotes(day: date, spot: float, n_strikes: int = 15) -> pl.DataFrame:
-    """An SPXW chain for `day`: two expiries, calls and puts around spot (canonical raw rows)."""
+    """An SPXW chain for `day`: the Friday expiries of the next four weeks (listed until they
+    expire, as real chains), calls and puts around spot (canonical raw rows)."""
     rows = []
     strikes = [round(spot / 25) * 25 + 25 * k for k in range(-(n_strikes // 2), n_strikes // 2 + 1)]
     line = 5
-    for dte in (3, 24):
-        expiry = day + timedelta(days=dte)
+    fridays = [day + timedelta(days=n) for n in range(1, 29) if (day + timedelta(days=n)).weekday() == 4]
+    for expiry in fridays:
+        dte = (expiry - day).days
         for k in strikes:
             m = np.log(k / spot)
             iv = 0.16 + 0.3 * m * m - 0.1 * m

@@ -94,6 +94,9 @@ def test_a_broken_night_is_not_trusted_and_the_cli_exits_1(prefect_harness, pris
     assert not ok
     assert any(r.startswith("raw.option_quotes: freshness") for r in reasons), reasons
     assert any(r.startswith("raw.index_bars: jump") for r in reasons), reasons
+    # ... and the plausibility check against the stored series names the row (issue 14)
+    assert any(r.startswith("raw.index_bars: plausibility - close_step_vs_history") and
+               "VIX close" in r for r in reasons), reasons
     assert idle["n"][0] > 0  # empty tables of this young home are recorded, not validated
 
 

@@ -49,7 +49,7 @@ def pandera_only(table: str, frame: pl.DataFrame, ctx=None):
 
 WORDS = ["SPX", "SPXW", "binance", "NYSE", "CPI", "08:30", "iron_condor", "BTC"]
 # Cross-column rules the generic row would break.
-OVERRIDES = {"put_gex_usd_per_pct": -1.0, "net_gex_usd_per_pct": 0.0, "net_gex_usd_per_pct": 0.0, "dte_days": 0}
+OVERRIDES = {"put_gex_usd_per_pct": -1.0, "net_gex_usd_per_pct": 0.0, "dte_days": 0}
 TABLE_OVERRIDES = {"core.backtest_trades": {"status": "open"},
                    "core.recommendation_legs": {"instrument": "future"}}
 

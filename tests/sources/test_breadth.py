@@ -130,7 +130,17 @@ def test_real_unicorn_2014_files_merge_to_the_full_year(realdata):
     first = b.row(0, named=True)
     assert (first["advances"], first["declines"], first["unchanged"]) == (1039, 2080, 67)
     assert (first["up_volume"], first["down_volume"]) == (975545995.0, 2011062500.0)
-    filled = b.select(pl.exclude("new_highs", "new_lows", "batch_id", "file_id"))
+    # (no NYSE_unchv.csv among the real 2014 files: unchanged_volume stays null)
+    filled = b.select(pl.exclude("new_highs", "new_lows", "unchanged_volume", "batch_id", "file_id"))
     assert filled.null_count().sum_horizontal().item() == 0
     # every row is an XNYS session of 2014
     assert b["date"].to_list() == sessions_between(date(2014, 1, 1), date(2014, 12, 31))
+
+
+def test_unicorn_unchanged_volume_loads_like_the_other_fields(fixtures):
+    """NYSE_unchv.csv (unchanged volume, shares after 2002-06-20) is read like advv/declv."""
+    p = parse_file(fixtures / "unicorn_breadth" / "NYSE_unchv.csv")
+    assert p.format == "unicorn_breadth" and p.mode == "merge" and p.rejects.is_empty()
+    assert p.rows.select("exchange", "date", "unchanged_volume").row(0) == (
+        "NYSE", date(2014, 1, 2), 21_734_000.0)
+    assert p.rows["advances"].null_count() == p.rows.height  # one column per file

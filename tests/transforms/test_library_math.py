@@ -16,7 +16,6 @@ from transforms import greeks
 from transforms.alvh.chain import _t_years
 from transforms.gamma import ProfileKernel
 
-
 # -- the former implementations (reference) -------------------------------------------------------
 _erfc = np.frompyfunc(math.erfc, 1, 1)
 

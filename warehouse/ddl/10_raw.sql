@@ -87,6 +87,7 @@ CREATE TABLE IF NOT EXISTS raw.breadth (
     unchanged      BIGINT,
     up_volume      DOUBLE,                 -- shares
     down_volume    DOUBLE,                 -- shares
+    unchanged_volume DOUBLE,               -- shares (Unicorn NYSE_unchv.csv)
     new_highs      BIGINT,
     new_lows       BIGINT,
     batch_id       VARCHAR,
