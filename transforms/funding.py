@@ -12,6 +12,8 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from transforms.rolling import trailing_pctile, trailing_z
+
 NEW_YORK = "America/New_York"
 COMPOSITE_VENUE = "composite"
 ALL_SYMBOLS = "ALL"
@@ -129,25 +131,11 @@ def assign_sessions(
 
 def _trailing_stats(x: np.ndarray, params: FundingParams) -> tuple[np.ndarray, np.ndarray]:
     """z-score and mid-rank percentile (0-100) of each value against its trailing window
-    (the z_window values before it, or ending with it when z_include_today)."""
-    w, lag = params.z_window, 0 if params.z_include_today else 1
-    # row i's window is x[i + 1 - lag - w : i + 1 - lag]; pad the front with NaN (= no data)
-    padded = np.concatenate([np.full(w + lag, np.nan), x])
-    win = np.lib.stride_tricks.sliding_window_view(padded, w)[1: len(x) + 1]
-    ok = ~np.isnan(win)
-    n = ok.sum(axis=1)
-    vals = np.where(ok, win, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = vals.sum(axis=1) / n
-        var = (np.where(ok, win - mean[:, None], 0.0) ** 2).sum(axis=1) / (n - 1)
-        sd = np.maximum(np.sqrt(var), params.z_std_floor_apr)
-        z = (x - mean) / sd
-        # mid-rank: ties count half, so a flat regime sits at the 50th percentile, not the 100th
-        below = (ok & (win < x[:, None])).sum(axis=1)
-        equal = (ok & (win == x[:, None])).sum(axis=1)
-        pct = 100.0 * (below + 0.5 * equal) / n
-    bad = (n < params.z_min_periods) | np.isnan(x) | ~(sd > 0)
-    return np.where(bad, np.nan, z), np.where(bad, np.nan, pct)
+    (the z_window values before it, or ending with it when z_include_today): transforms/rolling."""
+    kw = {"include_today": params.z_include_today}
+    z = trailing_z(x, params.z_window, params.z_min_periods, params.z_std_floor_apr, **kw)
+    pct = trailing_pctile(x, params.z_window, params.z_min_periods, **kw)
+    return z, np.where(np.isnan(z), np.nan, pct)
 
 
 def _with_stats(df: pl.DataFrame, params: FundingParams) -> pl.DataFrame:

@@ -14,6 +14,8 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from transforms.rolling import trailing_z
+
 COMPONENTS = ("gamma", "funding", "breadth", "volatility", "events")
 EVENT_KINDS = ("cpi", "ppi", "fomc")
 
@@ -181,11 +183,11 @@ def _blend(parts: list[tuple[pl.Expr, float]]) -> pl.Expr:
 
 
 def _trailing_z(x: pl.Expr, window: int, min_periods: int, floor: float) -> pl.Expr:
-    """(x - mean) / max(std, floor) over the `window` rows strictly before the row."""
-    prev = x.shift(1)
-    mean = prev.rolling_mean(window, min_samples=min_periods)
-    sd = prev.rolling_std(window, min_samples=min_periods)
-    return (x - mean) / pl.max_horizontal(sd, pl.lit(floor))
+    """(x - mean) / max(std, floor) over the `window` rows strictly before the row
+    (transforms/rolling.trailing_z, the one implementation)."""
+    return x.cast(pl.Float64).map_batches(
+        lambda s: pl.Series(trailing_z(s.fill_null(np.nan).to_numpy(), window, min_periods, floor)).fill_nan(None),
+        return_dtype=pl.Float64)
 
 
 def _empty_or_none(f: pl.DataFrame | None) -> bool:
