@@ -349,6 +349,7 @@ class BacktestDaily(Core):
     commissions_usd: pl.Float64 = pa.Field(ge=0, nullable=True)
     capital_called_usd: pl.Float64 = pa.Field(ge=0, nullable=True)
     book_value_usd: pl.Float64 = pa.Field(nullable=True)
+    interest_usd: pl.Float64 = pa.Field(nullable=True)
 
     _finite = finite("pnl_usd", "cum_pnl_usd", "daily_return", "equity", "drawdown")
 
@@ -377,6 +378,10 @@ class BacktestMetrics(Core):
     win_rate: pl.Float64 = _score()
     avg_trade_pnl_usd: pl.Float64 = pa.Field(nullable=True)
     hedge_pnl_usd: pl.Float64 = pa.Field(nullable=True)
+    capital_usd: pl.Float64 = pa.Field(gt=0, nullable=True)
+    max_drawdown_usd: pl.Float64 = pa.Field(le=1e-6, nullable=True)
+    avg_return_on_risk: pl.Float64 = pa.Field(nullable=True)
+    note: str = pa.Field(nullable=True)
 
     first_before_as_of = row_rule("first_date_on_or_before_as_of", "first_date after as_of",
                                   pl.col("first_date") <= pl.col("as_of"), ["first_date", "as_of"])
