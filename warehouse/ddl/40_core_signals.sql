@@ -123,8 +123,11 @@ CREATE TABLE IF NOT EXISTS core.recommendations (
     credit_usd            DOUBLE,           -- contracts x credit x 100
     max_loss_usd          DOUBLE,           -- contracts x max loss x 100
     risk_budget_usd       DOUBLE,           -- capital x max_risk_pct x size_mult
-    risk_used_usd         DOUBLE,           -- condor max loss + calendar debit
+    risk_used_usd         DOUBLE,           -- risk tonight: worst loss of all layers on the stress grid (= min of core.recommendation_payoff.total_pnl_usd, as a positive figure)
     risk_used_pct         DOUBLE,           -- of capital
+    risk_condor_usd       DOUBLE,           -- condor max loss + calendar debit (the former risk_used_usd)
+    stress_worst_spx      DOUBLE,           -- SPX level of the worst point of the stress grid
+    stress_range_pct      DOUBLE,           -- the stress grid: SPX spot +- this % (VIX and VX under the scenario)
     calendar_strike       DOUBLE,           -- VIX call calendar (null when not elevated)
     calendar_near_expiry  DATE,
     calendar_far_expiry   DATE,
