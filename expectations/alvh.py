@@ -75,6 +75,8 @@ class SignalsDaily(Core):
     components_available: pl.Int64 = pa.Field(in_range={"min_value": 0, "max_value": 5}, nullable=True)
     components_missing: str = pa.Field(nullable=True)
     unwind_score: pl.Float64 = _points()
+    coverage: pl.Float64 = pa.Field(in_range={"min_value": 0, "max_value": 1.000001}, nullable=True)
+    unwind_score_raw: pl.Float64 = _points()
     convergence: bool = pa.Field(nullable=True)
     shock: bool = pa.Field(nullable=True)
     regime: str = pa.Field(isin=REGIMES, nullable=True)

@@ -48,7 +48,8 @@ CREATE TABLE IF NOT EXISTS core.signals_daily (
     ppi_soon              BOOLEAN,
     fomc_soon             BOOLEAN,
     events_score          DOUBLE,           -- 1 if any release soon, else 0
-    -- score: points = 100 x weight x sub-score / weight_available; they add up to unwind_score
+    -- score (coverage-aware, docs/alvh.md): points = 100 x weight x sub-score / total weight; a
+    -- missing component is neutral (0 points); they add up to unwind_score
     gamma_pts             DOUBLE,
     funding_pts           DOUBLE,
     breadth_pts           DOUBLE,
@@ -57,7 +58,9 @@ CREATE TABLE IF NOT EXISTS core.signals_daily (
     weight_available      DOUBLE,           -- sum of the weights of the components present (1 = all)
     components_available  BIGINT,
     components_missing    VARCHAR,          -- comma list of absent components ('' when none)
-    unwind_score          DOUBLE,           -- 0-100; null when no component is present
+    unwind_score          DOUBLE,           -- 0-100 = unwind_score_raw x coverage; null when no component is present
+    coverage              DOUBLE,           -- share of the total weight present (0-1)
+    unwind_score_raw      DOUBLE,           -- weighted mean of the components present (before the coverage shrink)
     convergence           BOOLEAN,          -- gamma_sharp and funding_elevated
     shock                 BOOLEAN,          -- spx_ret_pct <= -2 or spx_ret5_pct <= -4
     regime                VARCHAR,          -- calm | crowded | unwinding | recovery (state machine, docs/alvh.md)
