@@ -323,6 +323,7 @@ class BacktestTrades(Core):
     stale_marks: pl.Int64 = pa.Field(ge=0, nullable=True)
     legs_json: str = pa.Field(nullable=True)
     note: str = pa.Field(nullable=True)
+    condor_exit_reason: str = pa.Field(nullable=True)
 
     _finite = finite("credit_pts", "credit_usd", "max_loss_usd", "pnl_usd", "return_on_risk")
     exit_after_entry = row_rule("exit_on_or_after_entry", "exit_date before entry_date",

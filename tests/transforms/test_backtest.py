@@ -267,3 +267,20 @@ def test_frames_write_into_the_ddl_tables(take_profit):
         wh.append(table, frame)
         assert wh.table(table).height == frame.height
     assert metrics.filter(pl.col("as_of") == D2)["trades_closed"].to_list() == [1, None]
+
+
+def test_exit_label_comes_from_the_whole_book():
+    from transforms.backtest.simulate import book_exit_reason
+
+    # the condor took its profit but the hedge legs lost more: the book's label says so
+    assert book_exit_reason("take_profit", -4_500.0, has_hedges=True) == "hedge_loss"
+    assert book_exit_reason("take_profit", 1_200.0, has_hedges=True) == "take_profit"
+    assert book_exit_reason("stop_loss", 800.0, has_hedges=True) == "hedge_gain"
+    assert book_exit_reason("stop_loss", -800.0, has_hedges=False) == "stop_loss"
+    assert book_exit_reason("dte", -100.0, has_hedges=True) == "dte"
+
+
+def test_trade_row_carries_the_condors_reason_beside_the_books(take_profit):
+    t = take_profit["core.backtest_trades"].row(0, named=True)
+    # no hedges: the book is the condor
+    assert (t["exit_reason"], t["condor_exit_reason"]) == ("take_profit", "take_profit")

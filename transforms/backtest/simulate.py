@@ -62,7 +62,22 @@ TRADES_SCHEMA: dict[str, pl.DataType] = {
     "settle_basis": pl.String(), "days_held": pl.Int64(), "pnl_usd": pl.Float64(),
     "hedge_pnl_usd": pl.Float64(), "commissions_usd": pl.Float64(), "return_on_risk": pl.Float64(),
     "stale_marks": pl.Int64(), "legs_json": pl.String(), "note": pl.String(),
+    "condor_exit_reason": pl.String(),
 }
+
+
+def book_exit_reason(condor_reason: str | None, pnl_usd: float, has_hedges: bool) -> str | None:
+    """The trade's exit label from the whole book (condor + hedges): the condor's trigger when the
+    book's P&L agrees with it, else what happened to the book. A take profit on the condor that the
+    hedge legs turned into a loss is 'hedge_loss'; a stop on the condor that the hedges turned
+    into a gain is 'hedge_gain'. dte / expiry say when, not how, and stay."""
+    if condor_reason is None or not has_hedges:
+        return condor_reason
+    if condor_reason == "take_profit" and pnl_usd < 0:
+        return "hedge_loss"
+    if condor_reason == "stop_loss" and pnl_usd > 0:
+        return "hedge_gain"
+    return condor_reason
 
 DAILY_SCHEMA: dict[str, pl.DataType] = {
     "strategy": pl.String(), "date": pl.Date(), "pnl_usd": pl.Float64(),
@@ -89,7 +104,8 @@ def _trade_row(t: _Trade, asof: date) -> dict:
         "hedge_cost_usd": hedge_cost, "max_loss_usd": t.max_loss_usd,
         "capital_at_risk_usd": t.capital_usd, "regime": t.regime, "score": t.score,
         "status": "closed" if t.exit_date else "open", "exit_date": t.exit_date,
-        "exit_reason": t.exit_reason, "settle_basis": t.settle_basis,
+        "exit_reason": book_exit_reason(t.exit_reason, pnl, any(g.layer != "condor" for g in t.legs)),
+        "condor_exit_reason": t.exit_reason, "settle_basis": t.settle_basis,
         "days_held": (end - t.entry_date).days, "pnl_usd": pnl, "hedge_pnl_usd": hedge,
         "commissions_usd": t.commissions_usd,
         "return_on_risk": pnl / t.capital_usd if t.capital_usd > 0 else None,

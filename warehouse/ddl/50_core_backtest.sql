@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS core.backtest_trades (
     score               DOUBLE,               -- unwind score at entry (alvh)
     status              VARCHAR NOT NULL,     -- closed | open
     exit_date           DATE,                 -- NULL while open
-    exit_reason         VARCHAR,              -- take_profit | stop_loss | dte | expiry
+    exit_reason         VARCHAR,              -- the whole book's: take_profit | stop_loss | dte | expiry, or hedge_loss (condor took profit, the book lost) | hedge_gain (condor stopped, the book gained)
     settle_basis        VARCHAR,              -- 'SPX open' / 'SPX close' when a condor leg was cash-settled
     days_held           BIGINT,               -- calendar days entry -> exit (or -> last session)
     pnl_usd             DOUBLE,               -- realized (closed) or marked at mid (open), after commissions
@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS core.backtest_trades (
     return_on_risk      DOUBLE,               -- pnl_usd / capital_at_risk_usd (return on the risk the trade took)
     stale_marks         BIGINT,               -- leg-days marked at the previous mark (no quote that session)
     legs_json           VARCHAR,              -- every leg: layer, root, expiry, strike, right, qty (+long/-short), multiplier, entry/exit price
-    note                VARCHAR
+    note                VARCHAR,
+    condor_exit_reason  VARCHAR               -- the condor's own trigger (take_profit | stop_loss | dte | expiry)
 );
 
 -- grain: strategy x date (every backtest session). Partition: (date).
