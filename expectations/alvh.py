@@ -75,6 +75,8 @@ class SignalsDaily(Core):
     components_available: pl.Int64 = pa.Field(in_range={"min_value": 0, "max_value": 5}, nullable=True)
     components_missing: str = pa.Field(nullable=True)
     unwind_score: pl.Float64 = _points()
+    coverage: pl.Float64 = pa.Field(in_range={"min_value": 0, "max_value": 1.000001}, nullable=True)
+    unwind_score_raw: pl.Float64 = _points()
     convergence: bool = pa.Field(nullable=True)
     shock: bool = pa.Field(nullable=True)
     regime: str = pa.Field(isin=REGIMES, nullable=True)
@@ -171,6 +173,9 @@ class Recommendations(Core):
     risk_budget_usd: pl.Float64 = pa.Field(ge=0, nullable=True)
     risk_used_usd: pl.Float64 = pa.Field(nullable=True)
     risk_used_pct: pl.Float64 = pa.Field(nullable=True)
+    risk_condor_usd: pl.Float64 = pa.Field(nullable=True)
+    stress_worst_spx: pl.Float64 = pa.Field(gt=0, nullable=True)
+    stress_range_pct: pl.Float64 = pa.Field(gt=0, nullable=True)
     calendar_strike: pl.Float64 = pa.Field(gt=0, nullable=True)
     calendar_near_expiry: pl.Date = pa.Field(nullable=True)
     calendar_far_expiry: pl.Date = pa.Field(nullable=True)
@@ -318,6 +323,7 @@ class BacktestTrades(Core):
     stale_marks: pl.Int64 = pa.Field(ge=0, nullable=True)
     legs_json: str = pa.Field(nullable=True)
     note: str = pa.Field(nullable=True)
+    condor_exit_reason: str = pa.Field(nullable=True)
 
     _finite = finite("credit_pts", "credit_usd", "max_loss_usd", "pnl_usd", "return_on_risk")
     exit_after_entry = row_rule("exit_on_or_after_entry", "exit_date before entry_date",
@@ -349,6 +355,7 @@ class BacktestDaily(Core):
     commissions_usd: pl.Float64 = pa.Field(ge=0, nullable=True)
     capital_called_usd: pl.Float64 = pa.Field(ge=0, nullable=True)
     book_value_usd: pl.Float64 = pa.Field(nullable=True)
+    interest_usd: pl.Float64 = pa.Field(nullable=True)
 
     _finite = finite("pnl_usd", "cum_pnl_usd", "daily_return", "equity", "drawdown")
 
@@ -377,6 +384,10 @@ class BacktestMetrics(Core):
     win_rate: pl.Float64 = _score()
     avg_trade_pnl_usd: pl.Float64 = pa.Field(nullable=True)
     hedge_pnl_usd: pl.Float64 = pa.Field(nullable=True)
+    capital_usd: pl.Float64 = pa.Field(gt=0, nullable=True)
+    max_drawdown_usd: pl.Float64 = pa.Field(le=1e-6, nullable=True)
+    avg_return_on_risk: pl.Float64 = pa.Field(nullable=True)
+    note: str = pa.Field(nullable=True)
 
     first_before_as_of = row_rule("first_date_on_or_before_as_of", "first_date after as_of",
                                   pl.col("first_date") <= pl.col("as_of"), ["first_date", "as_of"])

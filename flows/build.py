@@ -280,7 +280,7 @@ def build_recommendations(wh: Warehouse, dates: list[date], settings: Settings) 
 def build_backtest(wh: Warehouse, dates: list[date], settings: Settings) -> StepResult:
     """core.backtest_trades / _daily: the books replayed over every stored session up to the last
     one built (rows for D only read data through D, so rewriting them is idempotent), and
-    core.backtest_metrics for the sessions asked for."""
+    core.backtest_metrics for every stored session (recomputed whole on each build)."""
     from flows.strategy import load_strategy
     from transforms.backtest import Inputs, backtest, backtest_metrics
 
@@ -299,12 +299,15 @@ def build_backtest(wh: Warehouse, dates: list[date], settings: Settings) -> Step
         index_bars=reads.index_bars(wh, ["SPX", "VIX"], end=end),
         signals=reads.history(wh, "core.signals_daily", end=end)), params)
     daily, trades = out["core.backtest_daily"], out["core.backtest_trades"]
-    metrics = backtest_metrics(daily, trades, [d for d in dates if d <= end], params)
+    # every stored session, not only the nights asked for: the page, this table and the tearsheet
+    # read the same rows, so a rebuild that moves a curve must move every night's statistics too
+    every = sorted(set(daily["date"].to_list()))
+    metrics = backtest_metrics(daily, trades, every, params)
     with wh.transaction():
         counts = {"core.backtest_daily": replace_through(wh, "core.backtest_daily", daily, end),
                   "core.backtest_trades": replace_all(wh, "core.backtest_trades", trades),
-                  "core.backtest_metrics": write_dated(wh, "core.backtest_metrics", metrics, dates,
-                                                       date_col="as_of")}
+                  "core.backtest_metrics": write_dated(wh, "core.backtest_metrics", metrics,
+                                                       sorted({*every, *dates}), date_col="as_of")}
     return StepResult("backtest", counts)
 
 

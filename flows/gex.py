@@ -92,10 +92,16 @@ def gex_command(files: list[Path], preset: str, as_json: bool) -> int:
     """Print each file's gamma summary; a bad file prints its one-line error to stderr and the
     others still print. Exit code: 0 all good, 1 if any file failed, 2 for an unknown preset."""
     try:
-        conventions = GammaConventions.preset(preset)
+        GammaConventions.preset(preset)
     except ValueError as e:
         console.error(str(e))
         return 2
+    # the preset completed exactly as the nightly build completes it (r, q, half-days), so the CLI
+    # and core.gamma_daily give the same figures for the same file and preset
+    from flows.build import gamma_conventions
+    from flows.settings import Settings
+
+    conventions = gamma_conventions(Settings().model_copy(update={"gamma_preset": preset}))
     failed = 0
     for path in files:
         path = Path(path)

@@ -113,10 +113,11 @@ def _headline_markdown(s: NightSummary, wh: Warehouse) -> str:
         ratio = "" if v["vix_vix3m_ratio"] is None else f", VIX/VIX3M {v['vix_vix3m_ratio']:.3f}"
         lines.append(f"- VIX {v['vix']:.2f}{ratio}")
     bt = part["backtest"]
-    if bt and bt["cagr"] is not None:
-        fmt = lambda x, k="%": "n/a" if x is None else (f"{x * 100:+.1f} %" if k == "%" else f"{x:.2f}")  # noqa: E731
-        lines.append(f"- ALVH backtest: CAGR {fmt(bt['cagr'])}, Sharpe {fmt(bt['sharpe'], 'x')}, "
-                     f"max drawdown {fmt(bt['max_drawdown'])}, IRR {fmt(bt['irr'])}")
+    if bt:
+        fmt = lambda x, k="%": "-" if x is None else (f"{x * 100:+.1f} %" if k == "%" else f"{x:.2f}")  # noqa: E731
+        why = f" ({bt['note']})" if bt["note"] else ""
+        lines.append(f"- ALVH backtest: total return {fmt(bt['total_return'])}, CAGR {fmt(bt['cagr'])}, "
+                     f"Sharpe {fmt(bt['sharpe'], 'x')}, max drawdown {fmt(bt['max_drawdown'])}{why}")
     lines += [f"- Files {s.files}, rows {s.rows:,}, quarantined {s.quarantined:,}", "",
               f"Report: `{s.report}`"]
     if s.report is not None:

@@ -16,11 +16,14 @@ from pathlib import Path
 import polars as pl
 
 from reports.render import tearsheet_path
+from transforms.backtest.account import MIN_SESSIONS_ANNUALISED
 from warehouse.db import Warehouse
 
 BOOKS = {"alvh": "ALVH", "plain_ic": "Plain IC"}
 BENCHMARK = ("spx", "SPX")
-MIN_SESSIONS = 5  # quantstats needs a few returns to say anything
+# quantstats annualises everything it prints: no tearsheet from a history shorter than the one the
+# metrics table needs for its annualised figures (the page says why instead).
+MIN_SESSIONS = MIN_SESSIONS_ANNUALISED
 
 
 def returns_frame(wh: Warehouse, as_of: date) -> pl.DataFrame:
@@ -34,12 +37,30 @@ def returns_frame(wh: Warehouse, as_of: date) -> pl.DataFrame:
     return wide.select("date", *[pl.col(k).alias(v) for k, v in names.items() if k in wide.columns])
 
 
+def _short_history(reports_dir: Path, as_of: date, sessions: int) -> Path:
+    """The tearsheet's place, saying why there is none yet (quantstats would annualise 1 session)."""
+    out = tearsheet_path(reports_dir, as_of)
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">'
+        f'<title>ALVH backtest to {as_of.isoformat()}</title></head>'
+        '<body style="font:14px sans-serif;margin:24px"><h1>No tearsheet yet</h1>'
+        f'<p>ALVH, Plain IC and SPX have {sessions} backtest session(s) up to {as_of}; the tearsheet '
+        f'annualises every figure, so it waits for {MIN_SESSIONS} sessions (the minimum history '
+        'of core.backtest_metrics).</p>'
+        f'<p><a href="{as_of.isoformat()}.html">Back to the night\'s report</a>.</p></body></html>',
+        encoding="utf-8")
+    return out
+
+
 def write_tearsheet(wh: Warehouse, as_of: date, reports_dir: Path) -> Path | None:
     """Write <reports_dir>/<as_of>-tearsheet.html; None when there is no backtest to show."""
     frame = returns_frame(wh, as_of)
     books = [v for v in BOOKS.values() if v in frame.columns]
-    if frame.height < MIN_SESSIONS or not books or BENCHMARK[1] not in frame.columns:
+    if not books or BENCHMARK[1] not in frame.columns:
         return None
+    if frame.height < MIN_SESSIONS:
+        return _short_history(reports_dir, as_of, frame.height)
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     import matplotlib
 
@@ -69,7 +90,8 @@ def write_tearsheet(wh: Warehouse, as_of: date, reports_dir: Path) -> Path | Non
     html = html.replace('<body onload="save()">', "<body>")
     html = html.replace("</body>", f'<p style="font:12px sans-serif;color:#6b7280;margin:24px">'
                         f'Returns from core.backtest_daily up to {as_of}: each book\'s P&amp;L over its '
-                        'value (capital called on demand), SPX close to close. '
+                        'fixed account\'s value before the session (the rows core.backtest_metrics '
+                        'and the page read), SPX close to close. '
                         f'<a href="{as_of.isoformat()}.html">Back to the night\'s report</a>.</p></body>')
     out.write_text(html, encoding="utf-8")
     tmp.unlink(missing_ok=True)

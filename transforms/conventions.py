@@ -29,13 +29,18 @@ SPX_MULTIPLIER = 100.0   # SPX / SPXW options (also the gamma tables' CONTRACT_M
 VIX_MULTIPLIER = 100.0   # VIX / VIXW options
 VX_MULTIPLIER = 1000.0   # VX futures
 
-# -- default rates (continuous, annual). Two documented defaults coexist today:
-# the nightly's model gamma reads GAMMA_RATE / GAMMA_DIV_YIELD (flows/settings.py, ALVH_GAMMA_RATE ...),
-# while the ALVH engine (AlvhParams) and the GammaConventions presets default to r = q = 0.
-GAMMA_RATE = 0.04
-GAMMA_DIV_YIELD = 0.013
-ALVH_RATE = 0.0
-ALVH_DIV_YIELD = 0.0
+# -- rates (continuous, annual): ONE source. A risk-free series when the caller has one, else these
+# documented constants (about the 3-month T-bill and SPX's dividend yield). The nightly's model
+# gamma (flows/settings.py ALVH_GAMMA_RATE ... default to them), `alvh gex` (same completion of the
+# preset as the build) and the ALVH engine (AlvhParams.rate / div_yield) all read them, so the
+# report and the CLI give the same figures for the same file and preset. The GammaConventions
+# presets keep r = q = 0 as their literature definitions; the flows complete them with these.
+RISK_FREE_RATE = 0.04
+DIV_YIELD = 0.013
+GAMMA_RATE = RISK_FREE_RATE
+GAMMA_DIV_YIELD = DIV_YIELD
+ALVH_RATE = RISK_FREE_RATE
+ALVH_DIV_YIELD = DIV_YIELD
 
 DAYS_PER_YEAR = 365.0
 _US_PER_DAY = 86_400e6

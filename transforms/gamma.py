@@ -384,13 +384,21 @@ class ProfileKernel:
                             disp=False))  # like the former loop: the last iterate, no raise
 
 
+# A level whose |net GEX| is below this fraction of the profile's peak |net GEX| is numerical
+# noise (e.g. 1e-37 bn on a partial chain's tail): treated as 0, so its sign change is no flip.
+FLIP_NOISE_REL = 1e-6
+
+
 def find_flips(levels: np.ndarray, net: np.ndarray, refine: Callable[[float, float, float, float],
-               float] | None = None) -> list[float]:
-    """Every sign change of the net profile on the grid, ascending; each refined by `refine`
+               float] | None = None, noise_rel: float = FLIP_NOISE_REL) -> list[float]:
+    """Every real sign change of the net profile on the grid, ascending; each refined by `refine`
     (exact root in the bracket) or, without it, by linear interpolation between the two levels.
-    Levels where the profile is exactly 0 are skipped so a touch-and-return is not a flip."""
+    Levels where |net| <= noise_rel x max |net| (exactly 0 included) are skipped, so neither a
+    touch-and-return nor a sign change of numerical noise is a flip."""
     levels, net = np.asarray(levels, dtype=float), np.asarray(net, dtype=float)
-    nz = np.flatnonzero((net != 0) & np.isfinite(net))
+    finite = np.isfinite(net)
+    peak = float(np.max(np.abs(net[finite]))) if finite.any() else 0.0
+    nz = np.flatnonzero(finite & (np.abs(net) > noise_rel * peak) & (net != 0))
     if nz.size < 2:
         return []
     x, y = levels[nz], net[nz]
@@ -406,7 +414,7 @@ def profile_and_flips(strike, t_years, iv, weight, is_call, spot: float,
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float], float | None]:
     """One chain's profile and zero-gamma flips from plain arrays (weight = dealer sign × OI).
 
-    Returns (levels, call_gex_usd_per_pct, put_gex_usd_per_pct, flips ascending, zero_gamma or None).
+    Returns (levels, call_gex_usd_per_pct, put_gex_usd_per_pct, flips nearest to spot first, zero_gamma or None).
     """
     conv = resolve(conventions)
     kern = ProfileKernel(strike, t_years, iv, weight, is_call, conv.rate, conv.div_yield)
@@ -417,14 +425,16 @@ def profile_and_flips(strike, t_years, iv, weight, is_call, spot: float,
     refine = (lambda x0, x1, y0, y1: kern.root(x0, x1, y0, y1, xtol)) \
         if conv.flip_refine == "exact" else None
     flips = find_flips(levels, net, refine)
-    return levels, call, put, flips, pick_flip(flips, spot, conv.flip_pick)
+    zero = pick_flip(flips, spot, conv.flip_pick)
+    return levels, call, put, sorted(flips, key=lambda f: (abs(f - spot), f)), zero
 
 
 def pick_flip(flips: list[float], spot: float, how: str) -> float | None:
+    """The flip the preset reports: "first" = the lowest level, "nearest" = nearest to spot."""
     if not flips:
         return None
     if how == "first":
-        return flips[0]
+        return min(flips)
     return min(flips, key=lambda f: (abs(f - spot), f))
 
 

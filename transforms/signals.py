@@ -66,7 +66,11 @@ class SignalParams(BaseModel):
     weights: dict[str, float] = Field(
         default_factory=lambda: {"gamma": 0.35, "funding": 0.30, "breadth": 0.15,
                                  "volatility": 0.10, "events": 0.10},
-        description="component weights; renormalised over the components present each day")
+        description="component weights; a missing component counts as neutral (0 points), so the "
+                    "score is shrunk toward 0 by the coverage (share of the weight present)")
+    min_components: int = Field(2, ge=1, description="the score moves the regime (calm -> crowded, "
+                                "re-crowding) only with at least this many components present: "
+                                "no regime from one input")
     # -- regime state machine
     crowded_enter: float = Field(50.0, ge=0, le=100, description="calm -> crowded at score >= this")
     crowded_exit: float = Field(35.0, ge=0, le=100, description="crowded -> calm after "
@@ -154,6 +158,8 @@ SCHEMA: dict[str, pl.DataType] = {
     "components_available": pl.Int64(),
     "components_missing": pl.String(),
     "unwind_score": pl.Float64(),
+    "coverage": pl.Float64(),
+    "unwind_score_raw": pl.Float64(),
     "convergence": pl.Boolean(),
     "shock": pl.Boolean(),
     "regime": pl.String(),
@@ -341,9 +347,13 @@ def _events(macro_daily: pl.DataFrame | None, p: SignalParams) -> pl.DataFrame |
 # regime state machine
 # --------------------------------------------------------------------------------------------------
 def regime_path(score: np.ndarray, convergence: np.ndarray, shock: np.ndarray,
-                term_ratio: np.ndarray, p: SignalParams) -> tuple[list[str], list[str], list[int], list[str]]:
+                term_ratio: np.ndarray, p: SignalParams,
+                components: np.ndarray | None = None) -> tuple[list[str], list[str], list[int], list[str]]:
     """Run the state machine forward, one session at a time (point in time: state at i uses
     rows <= i only). Inputs are arrays (score NaN = missing; term_ratio NaN = unknown).
+    components: score components present per row; a score resting on fewer than
+    p.min_components is treated as missing (no regime from one input). A shock (an SPX return)
+    is a market fact, not a score, and still starts an unwind.
 
     Returns (regime, previous regime, sessions in regime, reason) per row.
     """
@@ -352,7 +362,7 @@ def regime_path(score: np.ndarray, convergence: np.ndarray, shock: np.ndarray,
     out, prevs, counts, reasons = [], [], [], []
     for i in range(n):
         s, conv, shk, ratio = score[i], bool(convergence[i]), bool(shock[i]), term_ratio[i]
-        has_s = not math.isnan(s)
+        has_s = not math.isnan(s) and (components is None or int(components[i]) >= p.min_components)
         new, reason = state, "held"
         below = below + 1 if (has_s and s < p.crowded_exit and not conv) else 0
         if shk:
@@ -426,14 +436,17 @@ def signals_daily(gamma_daily: pl.DataFrame | None, funding_daily: pl.DataFrame 
         spx_ret5=close / close.shift(5) - 1.0,
     )
 
-    # Score: weighted mean of the components present, 0-100; the points add up to the score.
+    # Score, 0-100, coverage-aware: a missing component is neutral (0 points), so the score is the
+    # weighted mean of the components present (unwind_score_raw) shrunk toward 0 by the coverage
+    # (share of the total weight present); the points add up to the score. docs/alvh.md.
     w = {c: p.weight(c) for c in COMPONENTS}
+    w_total = sum(w.values())
     avail = {c: pl.col(f"{c}_score").is_not_null() & pl.lit(w[c] > 0) for c in COMPONENTS}
     wsum = pl.sum_horizontal([pl.when(avail[c]).then(pl.lit(w[c])).otherwise(0.0) for c in COMPONENTS])
-    df = df.with_columns(weight_available=wsum)
+    df = df.with_columns(weight_available=wsum, coverage=wsum / w_total)
     df = df.with_columns(**{
         f"{c}_score_pts": pl.when(avail[c] & (pl.col("weight_available") > 0))
-        .then(100.0 * w[c] * pl.col(f"{c}_score") / pl.col("weight_available"))
+        .then(100.0 * w[c] * pl.col(f"{c}_score") / w_total)
         .otherwise(None)
         for c in COMPONENTS})
     missing = pl.concat_str(
@@ -442,6 +455,10 @@ def signals_daily(gamma_daily: pl.DataFrame | None, funding_daily: pl.DataFrame 
     df = df.with_columns(
         unwind_score=pl.when(pl.col("weight_available") > 0)
         .then(pl.sum_horizontal([pl.col(f"{c}_score_pts").fill_null(0.0) for c in COMPONENTS]))
+        .otherwise(None),
+        unwind_score_raw=pl.when(pl.col("weight_available") > 0)
+        .then(pl.sum_horizontal([pl.col(f"{c}_score_pts").fill_null(0.0) for c in COMPONENTS])
+              * w_total / pl.col("weight_available"))
         .otherwise(None),
         components_available=pl.sum_horizontal([avail[c].cast(pl.Int64) for c in COMPONENTS]),
         components_missing=missing,
@@ -452,7 +469,8 @@ def signals_daily(gamma_daily: pl.DataFrame | None, funding_daily: pl.DataFrame 
     regime, prev, count, reason = regime_path(
         df["unwind_score"].fill_null(np.nan).to_numpy().astype(float),
         df["convergence"].to_numpy(), df["shock"].to_numpy(),
-        df["vix_vix3m_ratio"].fill_null(np.nan).to_numpy().astype(float), p)
+        df["vix_vix3m_ratio"].fill_null(np.nan).to_numpy().astype(float), p,
+        df["components_available"].to_numpy())
     df = df.with_columns(
         regime=pl.Series(regime, dtype=pl.String), regime_prev=pl.Series(prev, dtype=pl.String),
         regime_sessions=pl.Series(count, dtype=pl.Int64),

@@ -214,7 +214,7 @@ _HEADLINE = {  # part -> the night's row it shows (flows/nightly.py, the Prefect
     "gamma": "select spot, net_gex_usd_per_pct, zero_gamma from core.gamma_daily where date = ? and "
              "underlying = 'SPX' order by preset limit 1",
     "vol": "select vix, vix_vix3m_ratio from core.vol_daily where date = ?",
-    "backtest": "select cagr, sharpe, max_drawdown, irr from core.backtest_metrics where as_of = ? and "
+    "backtest": "select total_return, cagr, sharpe, max_drawdown, irr, note from core.backtest_metrics where as_of = ? and "
                 "strategy = 'alvh'",
 }
 

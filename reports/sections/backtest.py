@@ -35,14 +35,36 @@ def _legs(legs_json: str | None) -> str:
     return " · ".join(out)
 
 
+def _empty(reason: str) -> dict:
+    """The section's full shape with nothing in it: the same headings and columns, "–" and why."""
+    return {"metrics": {}, "books": list(BOOKS), "alvh": None, "takeaway": reason, "reason": reason,
+            "charts": {"equity": "", "pnl": "", "capital": ""}, "trades": [], "tearsheet": None,
+            "n_trades": 0, "rows": METRIC_ROWS, "capital_usd": None}
+
+
+# The statistics table, one row per column of core.backtest_metrics (label, format).
+METRIC_ROWS = (
+    ("total_return", "total return", "pct"), ("cagr", "CAGR", "pct"),
+    ("volatility", "volatility (ann.)", "pct_plain"), ("sharpe", "Sharpe", "num2"),
+    ("sortino", "Sortino", "num2"), ("max_drawdown", "max drawdown", "pct"),
+    ("max_drawdown_usd", "max drawdown, USD", "usd_signed"), ("calmar", "Calmar", "num2"),
+    ("irr", "IRR (money-weighted)", "pct"), ("cum_pnl_usd", "P&L", "usd_signed"),
+    ("hedge_pnl_usd", "of which hedge layers", "usd_signed"),
+    ("avg_capital_at_risk_usd", "avg capital at risk", "usd"), ("trades_closed", "trades closed", "int"),
+    ("win_rate", "win rate", "pct_plain"), ("avg_trade_pnl_usd", "avg trade", "usd_signed"),
+    ("avg_return_on_risk", "avg return on risk", "pct"),
+)
+
+
 def build(ctx: Context) -> dict | None:
     wh, d = ctx.wh, ctx.as_of
     if not ctx.has("core.backtest_daily"):
-        return None
+        return _empty("No backtest table in this warehouse yet: no statistics, no trades.")
     daily = wh.sql("select * from core.backtest_daily where date <= ? order by strategy, date", [d])
     if daily.is_empty():
-        return None
-    met = wh.sql("select * from core.backtest_metrics where as_of = ?", [d])
+        return _empty(f"No backtest session on or before {d}: no statistics, no trades.")
+    met = (wh.sql("select * from core.backtest_metrics where as_of = ?", [d])
+           if ctx.has("core.backtest_metrics") else pl.DataFrame())
     metrics = {r["strategy"]: {**r, "rk": key(as_of=d, strategy=r["strategy"])}
                for r in met.iter_rows(named=True)}
     books = [(k, label) for k, label in BOOKS if k in set(daily["strategy"])]
@@ -98,8 +120,10 @@ def build(ctx: Context) -> dict | None:
     a = metrics.get("alvh")
     if a:
         p = metrics.get("plain_ic")
-        take = (f"ALVH {fmt(a['total_return'], 'pct')} since {a['first_date']:%b %d, %Y} "
-                f"(max drawdown {fmt(a['max_drawdown'], 'pct')})")
+        cap = f" on a {fmt(a['capital_usd'], 'usd')} account" if a.get("capital_usd") else ""
+        take = (f"ALVH {fmt(a['total_return'], 'pct')}{cap} since {a['first_date']:%b %d, %Y} "
+                f"(max drawdown {fmt(a['max_drawdown'], 'pct')}, "
+                f"{fmt(a.get('max_drawdown_usd'), 'usd_signed')})")
         if p:
             take += f" against {fmt(p['total_return'], 'pct')} for the plain condor"
         s = metrics.get("spx")
@@ -107,8 +131,12 @@ def build(ctx: Context) -> dict | None:
             take += f" and {fmt(s['total_return'], 'pct')} for SPX"
         take += (f"; the hedge layers made {fmt(a['hedge_pnl_usd'], 'usd_signed')}."
                  if a["hedge_pnl_usd"] is not None else ".")
+        if a.get("note"):
+            take += f" No annualised figure: {a['note']}."
     else:
         take = "No backtest statistics stored for this night."
-    return {"metrics": metrics, "books": books, "alvh": a, "takeaway": take,
+    return {"metrics": metrics, "books": list(BOOKS), "alvh": a, "takeaway": take,
+            "reason": (a or {}).get("note") or (None if a else take),
             "charts": {"equity": equity_chart, "pnl": pnl_charts[0], "capital": pnl_charts[1]}, "trades": rows,
-            "tearsheet": ctx.tearsheet, "n_trades": trades.height}
+            "tearsheet": ctx.tearsheet, "n_trades": trades.height, "rows": METRIC_ROWS,
+            "capital_usd": (a or {}).get("capital_usd")}

@@ -108,3 +108,31 @@ def test_rows_the_contract_refuses_are_left_out_with_one_line(capsys):
     assert "ask_ge_bid: ask below bid (crossed quote)" in err
     summary = json_lines(out)[0]
     assert summary["contracts"] == parse_file(path).rows.height - 1
+
+
+@pytest.mark.parametrize("preset", ["default", "perfiliev"])
+def test_cli_and_the_build_agree_on_the_real_chains(realdata, preset, capsys, monkeypatch):
+    """`alvh gex --json` and the nightly's core.gamma_daily (gamma_partitions with the build's
+    completed conventions: the one rates source) give the same figures for the same file."""
+    from flows.build import gamma_conventions, gamma_partitions
+    from flows.settings import Settings
+
+    monkeypatch.delenv("ALVH_GAMMA_RATE", raising=False)
+    monkeypatch.delenv("ALVH_GAMMA_DIV_YIELD", raising=False)
+    files = sorted((realdata / "cboe_chains").glob("*.csv"))
+    assert len(files) == 4, files
+    conv = gamma_conventions(Settings().model_copy(update={"gamma_preset": preset}))
+    for path in files:
+        capsys.readouterr()
+        assert gex_command([path], preset, as_json=True) == 0
+        cli = {(o["underlying"], o["quote_date"]): o for o in json_lines(capsys.readouterr().out)}
+        daily = gamma_partitions(parse_file(path).rows, conv)["core.gamma_daily"]
+        assert daily.height == len(cli) > 0, path.name
+        for row in daily.iter_rows(named=True):
+            o = cli[(row["underlying"], row["date"].isoformat())]
+            for col in ("net_gex_usd_per_pct", "call_gex_usd_per_pct", "put_gex_usd_per_pct", "gross_gex_usd_per_pct", "zero_gamma"):
+                if row[col] is None:
+                    assert o[col] is None, (path.name, col)
+                else:
+                    assert o[col] == pytest.approx(row[col], rel=1e-12), (path.name, col)
+            assert o["zero_gamma_flips"] == pytest.approx(row["zero_gamma_flips"], rel=1e-12)

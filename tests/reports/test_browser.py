@@ -68,4 +68,5 @@ def test_tearsheet_opens_offline(chromium, sample_home, tmp_path):
                         probe="({svgs: document.querySelectorAll('svg').length})")
     assert _local(rep.requests) == [], "the tearsheet reached for the network"
     assert rep.failed_requests == [] and rep.exceptions == []
-    assert rep.facts["svgs"] >= 5
+    # 15 sample sessions are under the 60 a tearsheet needs: the page says so (no annualised figure)
+    assert "No tearsheet yet" in ts.read_text(encoding="utf-8")

@@ -4,9 +4,11 @@ no CDN, plotly stored once, the index's regime and score, the tearsheet, the Pre
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from html.parser import HTMLParser
 
+import numpy as np
+import polars as pl
 import pytest
 
 from reports import figures, sections
@@ -100,11 +102,26 @@ def test_the_index_lists_every_night_with_regime_and_score(sample_home):
     assert html.index(f'href="{pages[-1]}.html"') < html.index(f'href="{pages[0]}.html"')
 
 
-def test_tearsheet_is_written_offline_beside_the_page_and_linked(sample_home, night):
+def test_a_short_history_gets_a_tearsheet_that_says_why(sample_home, night):
+    # the sample home holds 15 sessions: quantstats would annualise them, so the page says why
     html, tags = night
     ts = tearsheet_path(sample_home.reports, sample_home.as_of)
-    assert ts.exists() and ts.stat().st_size > 50_000
     assert tags.find("a", href=ts.name)
+    body = ts.read_text(encoding="utf-8")
+    assert "No tearsheet yet" in body and "it waits for 60 sessions" in body
+
+
+def test_tearsheet_is_written_offline_from_the_metrics_rows(tmp_path):
+    from reports.tearsheet import write_tearsheet
+
+    wh = Warehouse.memory()
+    days = [date(2026, 1, 1) + timedelta(days=i) for i in range(70)]
+    rng = np.random.default_rng(7)
+    rows = pl.DataFrame({"strategy": [s for s in ("alvh", "plain_ic", "spx") for _ in days],
+                         "date": days * 3, "daily_return": rng.normal(0.0003, 0.004, 210)})
+    wh.append("core.backtest_daily", rows)
+    ts = write_tearsheet(wh, days[-1], tmp_path)
+    assert ts is not None and ts.stat().st_size > 50_000
     t = Tags(ts.read_text(encoding="utf-8"))
     remote = re.compile(r"^(https?:)?//")
     assert not [a for tag in ("script", "img", "iframe") for a in t.find(tag) if remote.match(a.get("src", ""))]
@@ -121,7 +138,11 @@ def test_every_section_survives_an_empty_warehouse(tmp_path):
     wh = Warehouse.memory()
     ctx = sections.Context(wh=wh, as_of=date(2026, 3, 2), reports_dir=tmp_path)
     built = {name: mod.build(ctx) for name, mod in sections.modules()}  # nothing raises
-    assert [n for n in DATA_SECTIONS if built[n] is not None] == []
+    assert [n for n in DATA_SECTIONS if n != "backtest" and built[n] is not None] == []
+    # the backtest keeps its headings and columns, "–" everywhere and the reason (stable schema)
+    bt = built["backtest"]
+    assert bt["metrics"] == {} and bt["trades"] == [] and [k for k, _ in bt["books"]] == ["alvh", "plain_ic", "spx"]
+    assert "no statistics" in bt["reason"]
 
 
 def test_an_empty_warehouse_renders_a_page_that_says_so(tmp_path):
@@ -129,6 +150,10 @@ def test_an_empty_warehouse_renders_a_page_that_says_so(tmp_path):
     page = render_night(wh, date(2026, 3, 2), tmp_path, run=RUN)
     html = page.read_text(encoding="utf-8")
     for name in DATA_SECTIONS:
+        if name == "backtest":  # same table, every cell "–", and why
+            assert re.search(r'<section class="card" id="backtest">.*?no statistics, no trades.*?'
+                             r'<td class="l">max drawdown, USD</td>', html, re.S)
+            continue
         assert re.search(rf'<section class="card stale" id="{name}">.*?No data for this section '
                          r'tonight', html, re.S), name
     assert render_index(wh, tmp_path).exists()
@@ -144,6 +169,6 @@ def test_prefect_artifact_has_the_headline_and_the_report_path(sample_home):
     assert f"# ALVH night {sample_home.as_of}" in md
     assert f"Regime {regime}" in md and "unwind score" in md
     assert "Recommendation:" in md or "No recommendation:" in md
-    assert "ALVH backtest: CAGR" in md
+    assert "ALVH backtest: total return" in md and "annualised figures need 60 sessions" in md
     assert f"Report: `{sample_home.page()}`" in md
     assert "Tearsheet: `" in md

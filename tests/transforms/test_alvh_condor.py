@@ -71,7 +71,9 @@ def test_base_condor_priced_at_bid_and_ask():
 def test_probability_of_profit_is_lognormal_between_the_break_evens():
     m = condor_metrics(build_condor(chain(), SPOT), SPOT)
     t = 14 / 365  # PM-settled SPXW: 16:00 to 16:00
-    d2 = lambda k, iv: (math.log(SPOT / k) - 0.5 * iv * iv * t) / (iv * math.sqrt(t))  # noqa: E731
+    r, q = AlvhParams().rate, AlvhParams().div_yield  # the one rates source (conventions): 4 %, 1.3 %
+    assert (r, q) == (0.04, 0.013)
+    d2 = lambda k, iv: (math.log(SPOT / k) + (r - q - 0.5 * iv * iv) * t) / (iv * math.sqrt(t))  # noqa: E731
     n = lambda x: 0.5 * math.erfc(-x / math.sqrt(2))  # noqa: E731
     want = n(d2(4846.80, 0.20)) - n(d2(5153.20, 0.135))
     assert m["pop"] == pytest.approx(want, rel=1e-9)
@@ -84,7 +86,9 @@ def test_model_delta_from_iv_when_the_vendor_has_none():
     row = c.filter((pl.col("strike") == 4850) & (pl.col("right") == "P")).row(0, named=True)
     assert row["delta_source"] == "model"
     assert row["t_years"] == pytest.approx(14 / 365)
-    assert row["delta_used"] == pytest.approx(float(greeks.delta(SPOT, 4850, 14 / 365, 0.20, False)))
+    p = AlvhParams()
+    assert row["delta_used"] == pytest.approx(float(greeks.delta(SPOT, 4850, 14 / 365, 0.20, False,
+                                                                  p.rate, p.div_yield)))
     legs = build_condor(chain(with_delta=False), SPOT)
     assert set(legs["delta_source"]) == {"model"}
     assert legs.height == 4

@@ -60,7 +60,11 @@ def sig(score: float, regime: str = "crowded", z: float | None = 1.5, **kw) -> d
             "funding_apr_z": z, **kw}
 
 
-def night(score=100.0, regime="crowded", prev=None, params=None,
+# the layers' own sizing rules in isolation (the stress-grid cut has its own tests at the end)
+RULES_ONLY = AlvhParams(size_to_stress=False)
+
+
+def night(score=100.0, regime="crowded", prev=None, params=RULES_ONLY,
           **kw) -> tuple[dict, pl.DataFrame, pl.DataFrame]:
     r = recommend(D, spx(), signals=sig(score, regime, **kw), vix_quotes=vix(), vx_futures=vx(), prev=prev,
                   params=params)
@@ -82,8 +86,8 @@ def test_calendar_strike_debit_and_size():
     # budget 15 % x 2 x 4,855 = 1,456.5 USD -> floor(1,456.5 / 65) = 22 calendars
     assert row["calendar_contracts"] == 22
     assert row["calendar_cost_usd"] == pytest.approx(22 * 65.0)
-    assert row["risk_used_usd"] == pytest.approx(2 * 4855 + 22 * 65)
-    assert row["risk_used_usd"] <= row["risk_budget_usd"]
+    assert row["risk_condor_usd"] == pytest.approx(2 * 4855 + 22 * 65)
+    assert row["risk_condor_usd"] <= row["risk_budget_usd"]
     cal = legs.filter(pl.col("layer") == "calendar")
     assert cal.select("expiry", "side", "price", "quantity").rows() == [
         (NEAR, "sell", 0.50, 22), (FAR, "buy", 1.15, 22)]
@@ -124,14 +128,15 @@ def test_vx_roll_allocation_by_regime():
     assert AlvhParams().vx_budget_pct == {"calm": 0.0, "crowded": 0.5, "unwinding": 0.0, "recovery": 0.0}
     custom, _, _ = night(score=30.0, regime="recovery",
                          params=AlvhParams(vx_budget_pct={"calm": 0.0, "crowded": 0.5, "unwinding": 0.0,
-                                                          "recovery": 0.25}))
+                                                          "recovery": 0.25}, size_to_stress=False))
     assert custom["vx_contracts"] == 2  # 0.25 % -> 2,500 / 1,200
 
 
 def test_never_size_up_into_an_unwind():
     prev = {"status": "ok", "contracts": 1, "vx_contracts": 2}
     # a VX budget in the unwind (the default has none) is capped like the condors
-    vx_in_unwind = AlvhParams(vx_budget_pct={"calm": 0.0, "crowded": 0.5, "unwinding": 0.5, "recovery": 0.0})
+    vx_in_unwind = AlvhParams(vx_budget_pct={"calm": 0.0, "crowded": 0.5, "unwinding": 0.5, "recovery": 0.0},
+                              size_to_stress=False)
     row, legs, _ = night(score=30.0, regime="unwinding", prev=prev, params=vx_in_unwind)
     # the unwinding budget (0.5 x 20,000 = 10,000 -> 2 condors) is capped at last night's 1
     assert row["contracts"] == 1 and row["size_capped"] is True
@@ -226,7 +231,8 @@ def test_every_leg_is_a_row_of_the_nights_data_on_the_sample_market():
     text = sample_vx.settlement_text(m, day).encode()
     fmt = next(f for f in VX_FORMATS if f.sniff(text.decode()[:2000]))
     vx_rows = fmt.parse(text, f"cfe_settlement_{day.isoformat()}.csv").rows
-    rec = recommend(day, spx_q, signals=sig(80.0, "crowded"), vix_quotes=vix_q, vx_futures=vx_rows)
+    rec = recommend(day, spx_q, signals=sig(80.0, "crowded"), vix_quotes=vix_q, vx_futures=vx_rows,
+                    params=RULES_ONLY)
     legs = rec.legs
     assert set(legs["layer"]) == {"condor", "calendar", "vx_hedge"}
     keys = ["root", "expiry", "strike", "right"]
@@ -254,3 +260,27 @@ def test_roll_waits_while_the_front_extrinsic_is_rich():
     flat, legs, _ = night(score=30.0, z=0.2, prev=rich, extrinsic_term_ratio=1.05, extrinsic_roll_ok=True)
     assert flat["roll"] is True and (flat["roll_from_short_put"], flat["roll_to_short_put"]) == (4800.0, 4850.0)
     assert any("1.05 <= 1.10" in r["rule"] for r in json.loads(flat["rationale"]) if r["choice"] == "roll back in")
+
+
+def test_risk_tonight_is_the_payoff_charts_worst_point():
+    # every layer together on the stress grid: SPX -20 %..+20 %, VIX = 15 x (S / 5000)^-5
+    for score, regime in ((100.0, "crowded"), (30.0, "crowded"), (30.0, "calm")):
+        row, _, pay = night(score=score, regime=regime, params=AlvhParams())
+        assert pay["level_pct"].min() == pytest.approx(-20.0) and pay["level_pct"].max() == pytest.approx(20.0)
+        worst = pay.sort("total_pnl_usd").row(0, named=True)
+        assert row["risk_used_usd"] == pytest.approx(-worst["total_pnl_usd"])
+        assert row["stress_worst_spx"] == pytest.approx(worst["spx_level"])
+        assert row["risk_used_pct"] == pytest.approx(100 * row["risk_used_usd"] / 1_000_000)
+        # sizing holds it within the condor + VX budgets
+        assert row["risk_used_usd"] <= row["risk_budget_usd"] + (row["vx_budget_usd"] or 0.0) + 1e-6
+
+
+def test_a_vx_layer_the_stress_grid_cannot_afford_is_cut_first():
+    # crowded, score 30: 3 condors (4,680 USD max loss each, 14,040) and 4 VX at 16.20 by the
+    # roll-down rule. At SPX +20 % the scenario VIX is 15 x 1.2^-5 = 6.03, the VX 16.20 x 0.402
+    # = 6.51: -9,690 USD per contract; with the condors' -14,040 even one VX (-23,730) exceeds the
+    # 15,000 + 5,000 budgets, so the VX layer goes and the condors stay.
+    row, legs, pay = night(score=30.0, regime="crowded", params=AlvhParams())
+    assert row["contracts"] == 3 and row["vx_contracts"] == 0
+    assert "vx_hedge" not in set(legs["layer"]) and row["structure"] == "iron_condor"
+    assert row["risk_used_usd"] == pytest.approx(14_040.0)

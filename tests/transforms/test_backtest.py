@@ -56,7 +56,8 @@ def bars(closes: dict[date, float], opens: dict[date, float] | None = None,
 
 
 SPX = bars({date(2026, 2, 27): 5990.0, D0: 6000.0, D1: 6030.0, D2: 6010.0, D3: 6020.0})
-PARAMS = BacktestParams(strategies=("plain_ic",), commission_per_contract_usd=1.0)
+# a $10,000 account keeps the worked returns readable (the default is $1,000,000)
+PARAMS = BacktestParams(strategies=("plain_ic",), commission_per_contract_usd=1.0, capital_usd=10_000.0)
 
 QUOTES = pl.concat([
     # D0 mids 10, 15, 12, 7: buy 5800P at 10.20, sell 5850P at 14.80, sell 6150C at 11.80,
@@ -99,24 +100,26 @@ def test_daily_pnl_marks_at_mid_and_sums_to_the_trade(take_profit):
     assert d["pnl_usd"].to_list() == pytest.approx([-84.0, 50.0, 416.0, 0.0])
     assert d["cum_pnl_usd"][-1] == pytest.approx(382.0)
     assert d["capital_at_risk_usd"].to_list() == pytest.approx([4080.0, 4080.0, 4080.0, 0.0])
-    # The book calls 4,080 on D0 (value after: 3,996), 84 more on D1 to cover the trade again
-    # (4,164 called, value 4,130), nothing on D2 (value 4,546). Returns are on the value held:
-    r = [-84 / 4080, 50 / 4080, 416 / 4130, 0.0]
+    # A fixed $10,000 account: value after each session 9,916, 9,966, 10,382, 10,382; each
+    # return is the session's P&L over the value before it (no rate series: idle cash earns 0).
+    r = [-84 / 10_000, 50 / 9_916, 416 / 9_966, 0.0]
     assert d["daily_return"].to_list() == pytest.approx(r)
-    assert d["capital_called_usd"].to_list() == pytest.approx([4080.0, 4164.0, 4164.0, 4164.0])
-    assert d["book_value_usd"].to_list() == pytest.approx([3996.0, 4130.0, 4546.0, 4546.0])
-    eq = (1 + r[0]) * (1 + r[1]) * (1 + r[2])
-    assert d["equity"][-1] == pytest.approx(eq)
-    # the low point is D0 (-2.06 %), so the drawdown that day is -84/4080
-    assert d["drawdown"].min() == pytest.approx(-84 / 4080)
+    assert d["capital_called_usd"].to_list() == pytest.approx([10_000.0] * 4)
+    assert d["book_value_usd"].to_list() == pytest.approx([9_916.0, 9_966.0, 10_382.0, 10_382.0])
+    assert d["interest_usd"].to_list() == pytest.approx([0.0] * 4)
+    # equity is the account value over the capital, exactly the compounded returns
+    assert d["equity"][-1] == pytest.approx(1.0382)
+    assert d["equity"][-1] == pytest.approx((1 + r[0]) * (1 + r[1]) * (1 + r[2]))
+    # the low point is D0: $84 below the $10,000 peak (the starting capital)
+    assert d["drawdown"].min() == pytest.approx(-84 / 10_000)
     assert d["entries"].to_list() == [1, 0, 0, 0] and d["exits"].to_list() == [0, 0, 1, 0]
 
 
-def test_irr_of_the_book_discounts_its_capital_calls(take_profit):
+def test_irr_of_the_account_discounts_its_capital(take_profit):
     d = take_profit["core.backtest_daily"].filter(pl.col("strategy") == "plain_ic")
     irr = book_irr(d)
-    # money in: 4,080 on D0 and 84 on D1; money out: the book value 4,546 on D3 (3 days later)
-    npv = -4080 - 84 / (1 + irr) ** (1 / 365) + 4546 / (1 + irr) ** (3 / 365)
+    # money in: the $10,000 account on D0; money out: its value 10,382 on D3 (3 days later)
+    npv = -10_000 + 10_382 / (1 + irr) ** (3 / 365)
     assert npv == pytest.approx(0.0, abs=1e-6) and irr > 1.0
 
 
@@ -264,3 +267,20 @@ def test_frames_write_into_the_ddl_tables(take_profit):
         wh.append(table, frame)
         assert wh.table(table).height == frame.height
     assert metrics.filter(pl.col("as_of") == D2)["trades_closed"].to_list() == [1, None]
+
+
+def test_exit_label_comes_from_the_whole_book():
+    from transforms.backtest.simulate import book_exit_reason
+
+    # the condor took its profit but the hedge legs lost more: the book's label says so
+    assert book_exit_reason("take_profit", -4_500.0, has_hedges=True) == "hedge_loss"
+    assert book_exit_reason("take_profit", 1_200.0, has_hedges=True) == "take_profit"
+    assert book_exit_reason("stop_loss", 800.0, has_hedges=True) == "hedge_gain"
+    assert book_exit_reason("stop_loss", -800.0, has_hedges=False) == "stop_loss"
+    assert book_exit_reason("dte", -100.0, has_hedges=True) == "dte"
+
+
+def test_trade_row_carries_the_condors_reason_beside_the_books(take_profit):
+    t = take_profit["core.backtest_trades"].row(0, named=True)
+    # no hedges: the book is the condor
+    assert (t["exit_reason"], t["condor_exit_reason"]) == ("take_profit", "take_profit")

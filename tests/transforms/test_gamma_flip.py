@@ -61,8 +61,9 @@ def bisect(f, lo: float, hi: float) -> float:
 def test_several_sign_changes_are_all_listed_and_exact(preset):
     conv = GammaConventions.preset(preset)
     daily = gamma_tables(TWO_FLIPS, conv)["core.gamma_daily"].row(0, named=True)
-    flips = daily["zero_gamma_flips"]
-    assert daily["flip_count"] == 2 and 93 < flips[0] < 97 and 103 < flips[1] < 107
+    near, far = daily["zero_gamma_flips"]  # nearest to spot (104) first
+    assert daily["flip_count"] == 2 and 93 < far < 97 and 103 < near < 107
+    flips = [far, near]
     rows = exposure_rows(TWO_FLIPS, conv)
     for flip in flips:
         exact = bisect(lambda x: net_gex_direct(x, rows, conv), flip - 1.0, flip + 1.0)
@@ -134,3 +135,27 @@ def test_profile_at_spot_is_the_model_spot_gex():
     d = t["core.gamma_daily"].row(0, named=True)
     assert mid["net_gex_usd_per_pct"][0] == pytest.approx(d["net_gex_usd_per_pct"], rel=1e-10)
     assert mid["call_gex_usd_per_pct"][0] == pytest.approx(d["call_gex_usd_per_pct"], rel=1e-10)
+
+
+def test_a_sign_change_of_numerical_noise_is_not_a_flip():
+    # peak |net| = 5e9: a change of sign between -1e-28 and +1e-28 (below 1e-6 x 5e9 = 5e3) is noise
+    levels = np.array([80.0, 90.0, 100.0, 110.0, 120.0])
+    net = np.array([-1e-28, 1e-28, 5e9, 4e9, 3e9])
+    assert find_flips(levels, net) == []
+    # a real change (-1e4 is above the 5e3 floor) is kept: linear root 90 + 1e4 x 10 / (5e9 + 1e4)
+    real = find_flips(levels, np.array([-2e4, -1e4, 5e9, 4e9, 3e9]))
+    assert real == pytest.approx([90.0 + 1e4 * 10 / (5e9 + 1e4)])
+
+
+def test_several_real_flips_are_all_listed_nearest_to_spot_first():
+    from transforms.gamma import pick_flip
+
+    # +, -, +, -: flips at 85, 95 and 115 (linear, midway); spot 112 -> 115, 95, 85
+    levels = np.array([80.0, 90.0, 100.0, 110.0, 120.0])
+    net = np.array([1e9, -1e9, 1e9, 1e9, -1e9])
+    flips = find_flips(levels, net)
+    assert flips == pytest.approx([85.0, 95.0, 115.0])
+    spot = 112.0
+    assert sorted(flips, key=lambda f: (abs(f - spot), f)) == pytest.approx([115.0, 95.0, 85.0])
+    assert pick_flip(flips, spot, "first") == pytest.approx(85.0)
+    assert pick_flip(flips, spot, "nearest") == pytest.approx(115.0)

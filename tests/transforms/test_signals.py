@@ -121,17 +121,20 @@ def test_events_within_one_session():
 
 
 # -- the score ---------------------------------------------------------------------------------
-def test_score_is_the_weighted_mean_and_points_add_up():
+def test_score_is_shrunk_by_its_coverage_and_points_add_up():
     f = funding_frame([None] * 5 + [2.0], [None] * 5 + [100.0])  # funding 1.0 on the last row
     g = gamma_frame([1e9, 2e9, 3e9, 4e9, 5e9, -5e9])              # gamma 0.75 (see above)
     s = signals_daily(g, funding_daily=f, vol_daily=vol_frame(6),   # volatility 0
                       params=SignalParams(gex_window=5, gex_min_periods=3))
     last = s.row(5, named=True)
-    # breadth and events missing: weights 0.35 + 0.30 + 0.10 = 0.75 renormalised to 1
-    assert last["weight_available"] == pytest.approx(0.75)
+    # breadth and events missing: weights 0.35 + 0.30 + 0.10 = 0.75 present, coverage 0.75.
+    # raw (mean of the present) = 100 x (0.35 x 0.75 + 0.30 x 1.0 + 0) / 0.75 = 75.0;
+    # the missing 0.25 count as neutral: score = 75.0 x 0.75 = 56.25
+    assert last["weight_available"] == pytest.approx(0.75) and last["coverage"] == pytest.approx(0.75)
     assert last["components_missing"] == "breadth,events"
     assert last["components_available"] == 3
-    assert last["unwind_score"] == pytest.approx(100 * (0.35 * 0.75 + 0.30 * 1.0 + 0.10 * 0) / 0.75)
+    assert last["unwind_score_raw"] == pytest.approx(75.0)
+    assert last["unwind_score"] == pytest.approx(56.25)
     assert last["gamma_score_pts"] + last["funding_score_pts"] + last["volatility_score_pts"] == pytest.approx(last["unwind_score"])
     assert last["breadth_score_pts"] is None
     assert last["convergence"] is True  # GEX < 0 with z <= -1, and funding z >= 1
@@ -253,3 +256,20 @@ def test_frames_match_the_ddl_and_load():
         assert wh.scalar("select count(*) from core.signals_daily") == 6
         dup = ev.group_by("as_of", "regime", "horizon_sessions").len().filter(pl.col("len") > 1)
         assert dup.is_empty()
+
+
+def test_a_chain_only_night_cannot_be_crowded():
+    # gamma alone at its maximum (GEX deeply negative, z <= -1): sub-score 1.0, coverage 0.35.
+    g = gamma_frame([1e9, 2e9, 3e9, 4e9, 5e9, -50e9])
+    s = signals_daily(g, params=SignalParams(gex_window=5, gex_min_periods=3))
+    last = s.row(5, named=True)
+    assert last["components_missing"] == "funding,breadth,volatility,events"
+    assert last["coverage"] == pytest.approx(0.35)
+    assert last["unwind_score_raw"] == pytest.approx(100.0 * last["gamma_score"])
+    # shrunk toward neutral: 100 x 0.35 x gamma_score <= 35 < crowded_enter 50
+    assert last["unwind_score"] == pytest.approx(35.0 * last["gamma_score"]) and last["unwind_score"] <= 35.0
+    assert s["regime"].to_list() == ["calm"] * 6
+    # even with an entry threshold the shrunk score reaches, one component moves no regime
+    low = signals_daily(g, params=SignalParams(gex_window=5, gex_min_periods=3, crowded_enter=20,
+                                               crowded_exit=10))
+    assert low["unwind_score"][5] >= 20 and low["regime"][5] == "calm"

@@ -69,7 +69,11 @@ class AlvhParams(BaseModel):
                                     "below this (hysteresis under elevated_score: no churn at 49/51)")
     # -- payoff table
     payoff_points: int = Field(121, ge=11, le=2001)
-    payoff_range_pct: float = Field(10.0, gt=0, description="payoff grid at least spot +- this %")
+    payoff_range_pct: float = Field(20.0, gt=0, description="payoff and stress grid: at least spot "
+                                    "+- this %; tonight's risk is the worst loss of every layer on it")
+    size_to_stress: bool = Field(True, description="hold tonight's risk (worst loss of every layer on "
+                                 "the stress grid) within the condor + VX budgets: VX cut first, then "
+                                 "condors down to one; False sizes each layer by its own rule only")
     vix_spx_elasticity: float = Field(5.0, ge=0, description="hedge scenario: VIX = VIX0 x "
                                                              "(S / S0)^-elasticity")
     rate: float = ALVH_RATE

@@ -163,8 +163,7 @@ def _calendar_layer(cal: Calendar | None, cal_why: str, elevated: bool, score_us
             cal = None
     elif elevated:
         why.add("no VIX calendar", "raw.option_quotes", None, cal_why)
-    row.update(risk_used_usd=n * ml_unit + cal_cost,
-               risk_used_pct=100.0 * (n * ml_unit + cal_cost) / p.capital_usd)
+    row["risk_condor_usd"] = n * ml_unit + cal_cost  # risk_used_*: the stress grid (_complete_risk)
     return cal
 
 
@@ -245,6 +244,86 @@ def _carry_and_roll(as_of: date, chain: pl.DataFrame, spot: float, m: dict, n: i
         row.update(carried)
 
 
+def _scaled(legs: pl.DataFrame, n: int, k_cal: int, k_vx: int) -> pl.DataFrame:
+    """The night's legs with n condors, k_cal calendars and k_vx VX futures (layers at 0 dropped)."""
+    q = (pl.when(pl.col("layer") == "condor").then(pl.col("ratio") * n)
+         .when(pl.col("layer") == "calendar").then(pl.col("ratio") * k_cal)
+         .when(pl.col("layer") == "vx_hedge").then(pl.lit(k_vx))
+         .otherwise(pl.col("quantity")))
+    return legs.with_columns(quantity=q.cast(legs.schema["quantity"])).filter(pl.col("quantity") > 0)
+
+
+def stress_worst(payoff: pl.DataFrame) -> tuple[float, float | None]:
+    """Tonight's risk: the worst loss of all layers together on the payoff table's stress grid
+    (the points the payoff chart draws), as a positive USD figure, and the SPX level it falls at."""
+    if payoff.is_empty():
+        return 0.0, None
+    i = int(payoff["total_pnl_usd"].arg_min())
+    worst = float(payoff["total_pnl_usd"][i])
+    return max(-worst, 0.0), float(payoff["spx_level"][i])
+
+
+def _complete_risk(as_of: date, spot: float, legs: pl.DataFrame, p: AlvhParams, vix0: float | None,
+                   cal: Calendar | None, vx: dict | None, m: dict, n: int, ml_unit: float,
+                   cal_frac: float, row: dict, why: _Why) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Risk tonight = the worst loss of every layer together on the stress grid (SPX +- the
+    payoff range, VIX and the VX curve moved by the scenario VIX = VIX0 x (S / S0)^-elasticity):
+    the payoff chart's own lowest point. Sizing holds it within the night's budgets (the condors'
+    risk budget + the VX hedge budget): VX futures are cut first, then condors (the calendar follows
+    them) down to one."""
+    k_vx = int(vx["contracts"]) if vx is not None else 0
+    k_cal = int(row.get("calendar_contracts") or 0) if cal is not None else 0
+    budget = float(row.get("risk_budget_usd") or 0.0) + float(row.get("vx_budget_usd") or 0.0)
+
+    def table(n_: int, kc: int, kv: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+        lg = _scaled(legs, n_, kc, kv)
+        vx_ = {**vx, "contracts": kv} if vx is not None else None
+        return lg, payoff_table(as_of, spot, lg, p, vix0, cal if kc > 0 else None, vx_, metrics=m)
+
+    def cal_for(n_: int) -> int:
+        if cal is None or cal.debit <= 0:
+            return 0
+        return min(k_cal, int((cal_frac * n_ * ml_unit) // (cal.debit * VIX_MULTIPLIER)))
+
+    n0, kv0 = n, k_vx
+    out, payoff = table(n, k_cal, k_vx)
+    worst, _ = stress_worst(payoff)
+    while p.size_to_stress and worst > budget + 1e-6 and (n > 1 or k_vx > 0):
+        # the VX future first: it is sized on its roll-down, and its loss on a rally is what the
+        # roll-down understates; then condors, keeping one (the base layer of a recommendation)
+        if k_vx > 0:
+            k_vx -= 1
+        else:
+            n -= 1
+            k_cal = cal_for(n)
+        out, payoff = table(n, k_cal, k_vx)
+        worst, _ = stress_worst(payoff)
+    worst, at = stress_worst(payoff)
+    if (n, k_vx) != (n0, kv0):
+        row.update(contracts=n, credit_usd=n * m["credit_pts"] * SPX_MULTIPLIER, max_loss_usd=n * ml_unit)
+        if cal is not None:
+            row.update(calendar_contracts=k_cal, calendar_cost_usd=k_cal * cal.debit * VIX_MULTIPLIER)
+        if vx is not None:
+            row["vx_contracts"] = k_vx
+            vx["contracts"] = k_vx
+        kept = set(out["layer"].unique().to_list())
+        row["structure"] = "+".join(
+            s for s, layer in (("iron_condor", "condor"), ("vix_call_calendar", "calendar"),
+                               ("vx_futures", "vx_hedge")) if layer in kept and s in row["structure"])
+    row.update(risk_condor_usd=n * ml_unit + (row.get("calendar_cost_usd") or 0.0) if cal is not None
+               else n * ml_unit,
+               risk_used_usd=worst, risk_used_pct=100.0 * worst / p.capital_usd,
+               stress_worst_spx=at, stress_range_pct=p.payoff_range_pct)
+    why.add("risk tonight", "core.recommendation_payoff.total_pnl_usd", -worst,
+            f"worst loss of every layer on the stress grid SPX -{p.payoff_range_pct:g} %..+"
+            f"{p.payoff_range_pct:g} % (VIX = VIX0 x (S/S0)^-{p.vix_spx_elasticity:g}, VX moved with it): "
+            f"{worst:,.0f} USD at SPX {at if at is not None else float('nan'):,.0f}, against the "
+            f"{budget:,.0f} USD of the condor and VX budgets"
+            + (f"; sized down from {n0} condor(s) / {kv0} VX to {n} / {k_vx}" if (n, k_vx) != (n0, kv0)
+               else ""))
+    return out, payoff
+
+
 def recommend(as_of: date, spx_quotes: pl.DataFrame, *, signals: dict | None = None,
               vix_quotes: pl.DataFrame | None = None, vx_futures: pl.DataFrame | None = None,
               prev: dict | None = None, params: AlvhParams | None = None,
@@ -311,5 +390,6 @@ def recommend(as_of: date, spx_quotes: pl.DataFrame, *, signals: dict | None = N
     for c, v in (("credit", m["credit_pts"]), ("max loss", m["max_loss_pts"])):
         why.add(c, "raw.option_quotes.bid/ask", v, "per condor, points: sell at bid, buy at ask")
     legs_out = pl.concat(all_legs, how="vertical")
-    payoff = payoff_table(as_of, spot, legs_out, p, vix0, cal, vx, metrics=m)  # m: these condor legs
+    legs_out, payoff = _complete_risk(as_of, spot, legs_out, p, vix0, cal, vx, m, n, ml_unit, cal_frac,
+                                      row, why)  # may size layers down: row["structure"] follows
     return done("ok", "", legs_out, payoff)

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from transforms.alvh import AlvhParams
+from transforms.backtest.account import MIN_SESSIONS_ANNUALISED
 from transforms.conventions import BACKTEST_AM_SETTLED_ROOTS, VX_MULTIPLIER
 
 STRATEGIES = ("alvh", "plain_ic")
@@ -49,8 +50,15 @@ class BacktestParams(BaseModel):
                                  "(trades entered with more days left than this only)")
     am_settlement: Literal["open", "close"] = Field(
         "open", description="AM-settled roots settle on the expiry-day open (SOQ/VRO proxy)")
+    # -- the account (returns are account-based: daily P&L over the account value before the session)
+    capital_usd: float = Field(1_000_000.0, gt=0, description="each book trades from a fixed account "
+                               "of this size (the ALVH sizing's account); idle cash earns the T-bill "
+                               "rate when a rate series is given to the backtest, else 0")
     # -- statistics
     periods_per_year: int = Field(252, ge=1)
+    min_sessions_annualised: int = Field(MIN_SESSIONS_ANNUALISED, ge=2, description="no CAGR, "
+                                         "volatility, Sharpe, Sortino, Calmar or IRR from fewer "
+                                         "sessions: the metric is NULL and `note` says why")
 
     @model_validator(mode="after")
     def _check(self) -> BacktestParams:

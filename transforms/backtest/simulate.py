@@ -1,5 +1,5 @@
 """Backtest simulation: the books replayed session by session -> core.backtest_trades and
-core.backtest_daily (returns of a book funded on demand, the SPX benchmark).
+core.backtest_daily (account-based returns of each book on a fixed account, the SPX benchmark).
 
 Pure polars + numpy; no I/O, DuckDB, Prefect or sources. Rules, fills, marks: docs/report.md.
 """
@@ -14,6 +14,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
+from transforms.backtest.account import account_curve
 from transforms.backtest.book import _mark_and_exit, _open_trade, _Trade, _trade_value
 from transforms.backtest.market import QUOTE_COLUMNS, Day, EntryRule, _Quotes, _Settlement
 from transforms.backtest.params import BENCHMARK, OPTION_ROOTS_SPX, OPTION_ROOTS_VIX, BacktestParams
@@ -35,6 +36,8 @@ class Inputs:
     vx_futures: pl.DataFrame | None = None
     signals: pl.DataFrame | None = None
     sessions: Sequence[date] | None = None  # default: every SPX chain date
+    # annual risk-free rate by date (e.g. the 3-month T-bill) for the idle cash; None: it earns 0
+    idle_rate: dict[date, float] | None = None
 
 
 @dataclass
@@ -59,7 +62,22 @@ TRADES_SCHEMA: dict[str, pl.DataType] = {
     "settle_basis": pl.String(), "days_held": pl.Int64(), "pnl_usd": pl.Float64(),
     "hedge_pnl_usd": pl.Float64(), "commissions_usd": pl.Float64(), "return_on_risk": pl.Float64(),
     "stale_marks": pl.Int64(), "legs_json": pl.String(), "note": pl.String(),
+    "condor_exit_reason": pl.String(),
 }
+
+
+def book_exit_reason(condor_reason: str | None, pnl_usd: float, has_hedges: bool) -> str | None:
+    """The trade's exit label from the whole book (condor + hedges): the condor's trigger when the
+    book's P&L agrees with it, else what happened to the book. A take profit on the condor that the
+    hedge legs turned into a loss is 'hedge_loss'; a stop on the condor that the hedges turned
+    into a gain is 'hedge_gain'. dte / expiry say when, not how, and stay."""
+    if condor_reason is None or not has_hedges:
+        return condor_reason
+    if condor_reason == "take_profit" and pnl_usd < 0:
+        return "hedge_loss"
+    if condor_reason == "stop_loss" and pnl_usd > 0:
+        return "hedge_gain"
+    return condor_reason
 
 DAILY_SCHEMA: dict[str, pl.DataType] = {
     "strategy": pl.String(), "date": pl.Date(), "pnl_usd": pl.Float64(),
@@ -67,7 +85,7 @@ DAILY_SCHEMA: dict[str, pl.DataType] = {
     "capital_at_risk_usd": pl.Float64(), "daily_return": pl.Float64(), "equity": pl.Float64(),
     "drawdown": pl.Float64(), "open_trades": pl.Int64(), "entries": pl.Int64(),
     "exits": pl.Int64(), "commissions_usd": pl.Float64(), "capital_called_usd": pl.Float64(),
-    "book_value_usd": pl.Float64(),
+    "book_value_usd": pl.Float64(), "interest_usd": pl.Float64(),
 }
 
 
@@ -86,7 +104,8 @@ def _trade_row(t: _Trade, asof: date) -> dict:
         "hedge_cost_usd": hedge_cost, "max_loss_usd": t.max_loss_usd,
         "capital_at_risk_usd": t.capital_usd, "regime": t.regime, "score": t.score,
         "status": "closed" if t.exit_date else "open", "exit_date": t.exit_date,
-        "exit_reason": t.exit_reason, "settle_basis": t.settle_basis,
+        "exit_reason": book_exit_reason(t.exit_reason, pnl, any(g.layer != "condor" for g in t.legs)),
+        "condor_exit_reason": t.exit_reason, "settle_basis": t.settle_basis,
         "days_held": (end - t.entry_date).days, "pnl_usd": pnl, "hedge_pnl_usd": hedge,
         "commissions_usd": t.commissions_usd,
         "return_on_risk": pnl / t.capital_usd if t.capital_usd > 0 else None,
@@ -223,50 +242,43 @@ def simulate(inputs: Inputs, rules: dict[str, EntryRule],
     trades = [_trade_row(t, asof) for b in books for t in [*b.done, *b.open]]
     trades_df = pl.DataFrame(trades, schema=TRADES_SCHEMA).sort("strategy", "entry_date", "trade_id")
     daily_df = _with_equity(pl.DataFrame(daily, schema={k: v for k, v in DAILY_SCHEMA.items()
-                                                        if k in daily[0]} if daily else None))
+                                                        if k in daily[0]} if daily else None),
+                            p, inputs.idle_rate)
     bench = benchmark_daily(inputs.index_bars, sessions)
     return {"core.backtest_trades": trades_df,
             "core.backtest_daily": pl.concat([daily_df, bench], how="vertical")
             .select(DAILY_SCHEMA.keys()).sort("strategy", "date")}
 
 
-def _with_equity(daily: pl.DataFrame) -> pl.DataFrame:
-    """Returns of a book funded on demand.
+def _with_equity(daily: pl.DataFrame, p: BacktestParams,
+                 idle_rate: dict[date, float] | None = None) -> pl.DataFrame:
+    """Account-based returns: each book trades from a fixed account of p.capital_usd.
 
-    The book holds its capital and its P&L. When tonight's trades need more capital at risk than
-    the book holds (capital called so far + P&L to date), the difference is called, and it stays:
-        call_d   = max(0, capital_at_risk_d - (called_{d-1} + cum_pnl_{d-1}))
-        return_d = pnl_d / (called_{d-1} + cum_pnl_{d-1} + call_d)   (0 while nothing is called)
-    equity compounds the returns from 1 (a time-weighted return), drawdown is against its peak.
+    daily_return = (pnl + idle interest) / account value before the session; equity = account
+    value / capital (growth of 1); drawdown against its running peak (at least the capital), so a
+    drawdown in % is the dollar drawdown over the account value at its peak. Idle cash (account
+    value - capital at risk) earns idle_rate / periods_per_year when a rate series is given, else 0.
+    capital_called_usd holds the fixed account capital, book_value_usd the account value after the
+    session (names kept from the former funded-on-demand book; see warehouse/ddl/50_core_backtest.sql).
     """
     if daily.is_empty():
         return pl.DataFrame(schema=DAILY_SCHEMA)
     parts = []
     for (_,), g in sorted(daily.partition_by("strategy", as_dict=True).items()):
         g = g.sort("date")
-        pnl = g["pnl_usd"].to_numpy()
-        cap = g["capital_at_risk_usd"].to_numpy()
-        n = len(pnl)
-        called = np.zeros(n)
-        value = np.zeros(n)
-        ret = np.zeros(n)
-        c = v = 0.0  # capital called, book value (called + cum P&L)
-        for i in range(n):
-            call = max(cap[i] - v, 0.0)
-            c += call
-            base = v + call
-            ret[i] = pnl[i] / base if base > 0 else 0.0
-            v = base + pnl[i]
-            called[i], value[i] = c, v
-        parts.append(g.with_columns(capital_called_usd=pl.Series(called),
-                                    book_value_usd=pl.Series(value),
-                                    daily_return=pl.Series(ret),
+        rate = (np.array([idle_rate.get(d, np.nan) for d in g["date"].to_list()], dtype=float)
+                if idle_rate else None)
+        acc = account_curve(g["pnl_usd"].to_numpy(), p.capital_usd,
+                            capital_at_risk_usd=g["capital_at_risk_usd"].to_numpy(), idle_rate=rate,
+                            periods=p.periods_per_year)
+        parts.append(g.with_columns(capital_called_usd=pl.lit(p.capital_usd, pl.Float64),
+                                    book_value_usd=pl.Series(acc.equity_usd),
+                                    interest_usd=pl.Series(acc.interest_usd),
+                                    daily_return=pl.Series(acc.daily_return),
+                                    equity=pl.Series(acc.equity),
+                                    drawdown=pl.Series(acc.drawdown),
                                     cum_pnl_usd=pl.col("pnl_usd").cum_sum()))
-    out = pl.concat(parts).with_columns(equity=(1.0 + pl.col("daily_return")).cum_prod().over("strategy"))
-    return out.with_columns(
-        drawdown=pl.col("equity") / pl.max_horizontal(pl.col("equity").cum_max().over("strategy"),
-                                                       pl.lit(1.0)) - 1.0
-    ).select(DAILY_SCHEMA.keys())
+    return pl.concat(parts).select(DAILY_SCHEMA.keys())
 
 
 def benchmark_daily(index_bars: pl.DataFrame, sessions: Sequence[date],
@@ -286,7 +298,8 @@ def benchmark_daily(index_bars: pl.DataFrame, sessions: Sequence[date],
                          exits=pl.lit(None, pl.Int64), commissions_usd=pl.lit(None, pl.Float64),
                          cum_pnl_usd=pl.lit(None, pl.Float64),
                          capital_called_usd=pl.lit(None, pl.Float64),
-                         book_value_usd=pl.lit(None, pl.Float64))
+                         book_value_usd=pl.lit(None, pl.Float64),
+                         interest_usd=pl.lit(None, pl.Float64))
            .with_columns(equity=(1.0 + pl.col("daily_return")).cum_prod()))
     return out.with_columns(
         drawdown=pl.col("equity") / pl.max_horizontal(pl.col("equity").cum_max(), pl.lit(1.0)) - 1.0

@@ -1,4 +1,5 @@
-"""Backtest statistics: quantstats-compatible return statistics, XIRR, core.backtest_metrics.
+"""Backtest statistics: quantstats-compatible return statistics, XIRR, core.backtest_metrics
+(account-based, with a minimum history for annualised figures).
 
 Pure numpy + polars; no I/O, DuckDB, Prefect or sources.
 """
@@ -12,6 +13,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
+from transforms.backtest.account import account_stats
 from transforms.backtest.params import BENCHMARK, BacktestParams
 
 # -- statistics --------------------------------------------------------------------------------------
@@ -23,7 +25,8 @@ METRICS_SCHEMA: dict[str, pl.DataType] = {
     "calmar": pl.Float64(), "irr": pl.Float64(), "cum_pnl_usd": pl.Float64(),
     "avg_capital_at_risk_usd": pl.Float64(), "trades_closed": pl.Int64(),
     "trades_open": pl.Int64(), "win_rate": pl.Float64(), "avg_trade_pnl_usd": pl.Float64(),
-    "hedge_pnl_usd": pl.Float64(),
+    "hedge_pnl_usd": pl.Float64(), "capital_usd": pl.Float64(), "max_drawdown_usd": pl.Float64(),
+    "avg_return_on_risk": pl.Float64(), "note": pl.String(),
 }
 
 
@@ -90,8 +93,9 @@ def xirr(days: np.ndarray, flows: np.ndarray) -> float | None:
 
 
 def book_irr(daily: pl.DataFrame) -> float | None:
-    """IRR of a book from its daily rows: every capital call is money in on its date, the book
-    value (capital called + P&L to date, open trades at tonight's marks) is money out on the last."""
+    """IRR of a book from its daily rows: every increase of capital_called_usd is money in on its
+    date, the book value (open trades at tonight's marks) is money out on the last. On the fixed
+    account of the backtest the capital comes in once, on the first session."""
     if daily.is_empty() or daily["capital_called_usd"].null_count() == daily.height:
         return None
     d = daily.sort("date")
@@ -105,10 +109,20 @@ def book_irr(daily: pl.DataFrame) -> float | None:
     return xirr(days[keep], flows[keep])
 
 
+def _mean(s: pl.Series) -> float | None:
+    s = s.drop_nulls()
+    return float(s.mean()) if s.len() else None
+
+
 def backtest_metrics(daily: pl.DataFrame, trades: pl.DataFrame, as_of: Sequence[date],
                      params: BacktestParams | None = None) -> pl.DataFrame:
     """core.backtest_metrics: one row per as_of x strategy from the daily rows up to as_of and
-    the trades closed by then (point in time: a row for D reads nothing dated after D)."""
+    the trades closed by then (point in time: a row for D reads nothing dated after D).
+
+    Returns are account-based (transforms/backtest/account.py); the annualised figures (CAGR,
+    volatility, Sharpe, Sortino, Calmar, IRR) are NULL under p.min_sessions_annualised sessions and
+    `note` says why. The IRR discounts the account's capital in on the first session and its value
+    out on the night (one inflow: close to the CAGR on calendar days)."""
     p = params or BacktestParams()
     rows = []
     # per strategy: its rows by date once; a night's rows are then a prefix (no filter per night)
@@ -121,13 +135,16 @@ def backtest_metrics(daily: pl.DataFrame, trades: pl.DataFrame, as_of: Sequence[
             if n == 0:
                 continue
             g = book.slice(0, n)
-            stats = return_stats(g["daily_return"].to_numpy(), p.periods_per_year)
-            closed = book_trades.filter(pl.col("exit_date") <= d)
             is_book = name != BENCHMARK
+            stats = account_stats(g["daily_return"].to_numpy(),
+                                  capital_usd=p.capital_usd if is_book else None,
+                                  periods=p.periods_per_year, min_sessions=p.min_sessions_annualised)
+            reason = stats.pop("reason")
+            closed = book_trades.filter(pl.col("exit_date") <= d)
             rows.append({
                 "as_of": d, "strategy": name, "first_date": g["date"][0], "sessions": g.height,
                 **stats,
-                "irr": book_irr(g) if is_book else None,
+                "irr": book_irr(g) if is_book and reason is None else None,
                 "cum_pnl_usd": float(g["pnl_usd"].sum()) if is_book else None,
                 "avg_capital_at_risk_usd": float(g["capital_at_risk_usd"].mean()) if is_book else None,
                 "trades_closed": closed.height if is_book else None,
@@ -137,5 +154,8 @@ def backtest_metrics(daily: pl.DataFrame, trades: pl.DataFrame, as_of: Sequence[
                 "avg_trade_pnl_usd": float(closed["pnl_usd"].mean()) if is_book and closed.height
                 else None,
                 "hedge_pnl_usd": float(g["hedge_pnl_usd"].sum()) if is_book else None,
+                "capital_usd": p.capital_usd if is_book else None,
+                "avg_return_on_risk": _mean(closed["return_on_risk"]) if is_book else None,
+                "note": reason,
             })
     return pl.DataFrame(rows, schema=METRICS_SCHEMA)

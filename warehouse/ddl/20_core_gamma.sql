@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS core.gamma_daily (
     snapshot_date  DATE,                   -- the snapshot's New York date (a Saturday file: Saturday)
     gross_gex_usd_per_pct  DOUBLE,                 -- sum of |GEX| over used rows, USD per 1 % move
     zero_gamma     DOUBLE,                 -- the chosen flip (preset: first | nearest spot), index points; NULL if none in range
-    zero_gamma_flips DOUBLE[],             -- every sign change of the profile in range, ascending, index points
+    zero_gamma_flips DOUBLE[],             -- every real sign change of the profile in range, nearest to spot first, index points (|net| <= 1e-6 x the profile's peak is noise, not a flip)
     flip_count     BIGINT,
     zero_gamma_distance_pct DOUBLE,        -- (zero_gamma / spot - 1) x 100
     flip_search_low  DOUBLE,               -- range searched for flips, index points

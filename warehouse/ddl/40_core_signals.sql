@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS core.signals_daily (
     ppi_soon              BOOLEAN,
     fomc_soon             BOOLEAN,
     events_score          DOUBLE,           -- 1 if any release soon, else 0
-    -- score: points = 100 x weight x sub-score / weight_available; they add up to unwind_score
+    -- score (coverage-aware, docs/alvh.md): points = 100 x weight x sub-score / total weight; a
+    -- missing component is neutral (0 points); they add up to unwind_score
     gamma_score_pts             DOUBLE,
     funding_score_pts           DOUBLE,
     breadth_score_pts           DOUBLE,
@@ -58,7 +59,9 @@ CREATE TABLE IF NOT EXISTS core.signals_daily (
     weight_available      DOUBLE,           -- sum of the weights of the components present (1 = all)
     components_available  BIGINT,
     components_missing    VARCHAR,          -- comma list of absent components ('' when none)
-    unwind_score          DOUBLE,           -- 0-100; null when no component is present
+    unwind_score          DOUBLE,           -- 0-100 = unwind_score_raw x coverage; null when no component is present
+    coverage              DOUBLE,           -- share of the total weight present (0-1)
+    unwind_score_raw      DOUBLE,           -- weighted mean of the components present (before the coverage shrink)
     convergence           BOOLEAN,          -- gamma_sharp and funding_elevated
     shock                 BOOLEAN,          -- spx_ret <= -0.02 or spx_ret5 <= -0.04
     regime                VARCHAR,          -- calm | crowded | unwinding | recovery (state machine, docs/alvh.md)
@@ -124,8 +127,11 @@ CREATE TABLE IF NOT EXISTS core.recommendations (
     credit_usd            DOUBLE,           -- contracts x credit x 100
     max_loss_usd          DOUBLE,           -- contracts x max loss x 100
     risk_budget_usd       DOUBLE,           -- capital x max_risk_pct x size_mult
-    risk_used_usd         DOUBLE,           -- condor max loss + calendar debit
+    risk_used_usd         DOUBLE,           -- risk tonight: worst loss of all layers on the stress grid (= min of core.recommendation_payoff.total_pnl_usd, as a positive figure)
     risk_used_pct         DOUBLE,           -- of capital
+    risk_condor_usd       DOUBLE,           -- condor max loss + calendar debit (the former risk_used_usd)
+    stress_worst_spx      DOUBLE,           -- SPX level of the worst point of the stress grid
+    stress_range_pct      DOUBLE,           -- the stress grid: SPX spot +- this % (VIX and VX under the scenario)
     calendar_strike       DOUBLE,           -- VIX call calendar (null when not elevated)
     calendar_near_expiry  DATE,
     calendar_far_expiry   DATE,

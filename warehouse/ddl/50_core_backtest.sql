@@ -4,9 +4,12 @@
 -- 'spx' (benchmark: SPX close-to-close, buy and hold). Money in USD; returns are decimals.
 -- Point in time: the simulation runs forward one session at a time and a session reads only its
 -- own quotes and bars on or before it, so a core.backtest_daily row for D never changes when
--- later data arrives. Returns: the book is funded on demand - when its open trades need more
--- capital at risk than it holds (capital called + P&L), the difference is called and stays;
--- daily_return = pnl / book value before the session, so equity is a time-weighted return.
+-- later data arrives. Returns are account-based (ORATS / optopsy / Cboe strategy-index convention):
+-- each book trades from a fixed account (BacktestParams.capital_usd, default $1,000,000);
+-- daily_return = (pnl + idle interest) / account value before the session; idle cash earns the
+-- T-bill rate when a rate series is given, else 0 (no rate series is stored today: 0).
+-- Until 2026-12 the book was "funded on demand"; the columns capital_called_usd / book_value_usd
+-- keep their names and now hold the fixed account capital and the account value.
 -- core.backtest_trades is the trade list as of the last session built:
 -- a trade still open then has status 'open', exit_date NULL and its P&L marked at mid.
 CREATE SCHEMA IF NOT EXISTS core;
@@ -32,16 +35,17 @@ CREATE TABLE IF NOT EXISTS core.backtest_trades (
     score               DOUBLE,               -- unwind score at entry (alvh)
     status              VARCHAR NOT NULL,     -- closed | open
     exit_date           DATE,                 -- NULL while open
-    exit_reason         VARCHAR,              -- take_profit | stop_loss | dte | expiry
+    exit_reason         VARCHAR,              -- the whole book's: take_profit | stop_loss | dte | expiry, or hedge_loss (condor took profit, the book lost) | hedge_gain (condor stopped, the book gained)
     settle_basis        VARCHAR,              -- 'SPX open' / 'SPX close' when a condor leg was cash-settled
     days_held           BIGINT,               -- calendar days entry -> exit (or -> last session)
     pnl_usd             DOUBLE,               -- realized (closed) or marked at mid (open), after commissions
     hedge_pnl_usd       DOUBLE,               -- the part of pnl_usd from the hedge layers
     commissions_usd     DOUBLE,
-    return_on_risk      DOUBLE,               -- pnl_usd / capital_at_risk_usd
+    return_on_risk      DOUBLE,               -- pnl_usd / capital_at_risk_usd (return on the risk the trade took)
     stale_marks         BIGINT,               -- leg-days marked at the previous mark (no quote that session)
     legs_json           VARCHAR,              -- every leg: layer, root, expiry, strike, right, qty (+long/-short), multiplier, entry/exit price
-    note                VARCHAR
+    note                VARCHAR,
+    condor_exit_reason  VARCHAR               -- the condor's own trigger (take_profit | stop_loss | dte | expiry)
 );
 
 -- grain: strategy x date (every backtest session). Partition: (date).
@@ -52,19 +56,23 @@ CREATE TABLE IF NOT EXISTS core.backtest_daily (
     hedge_pnl_usd       DOUBLE,               -- the hedge layers' part of pnl_usd
     cum_pnl_usd         DOUBLE,               -- running sum of pnl_usd from the first session
     capital_at_risk_usd DOUBLE,               -- sum of capital_at_risk_usd of trades held during the session
-    daily_return        DOUBLE,               -- pnl_usd / book value before the session (capital called on demand); spx: close / previous close - 1
-    equity              DOUBLE,               -- cumulative product of (1 + daily_return), 1 before the first session
-    drawdown            DOUBLE,               -- equity / running peak (at least 1) - 1, <= 0
+    daily_return        DOUBLE,               -- (pnl_usd + interest_usd) / account value before the session; spx: close / previous close - 1
+    equity              DOUBLE,               -- account value / capital = cumulative product of (1 + daily_return), 1 before the first session
+    drawdown            DOUBLE,               -- equity / running peak (at least 1) - 1, <= 0: dollar drawdown / account value at its peak
     open_trades         BIGINT,               -- trades open after the session
     entries             BIGINT,
     exits               BIGINT,
     commissions_usd     DOUBLE,
-    capital_called_usd  DOUBLE,               -- capital the book has called so far (see daily_return)
-    book_value_usd      DOUBLE                -- capital_called_usd + cum_pnl_usd after the session
+    capital_called_usd  DOUBLE,               -- the account's fixed capital (capital_usd); NULL for spx
+    book_value_usd      DOUBLE,               -- account value after the session: capital + cum_pnl_usd + cumulative interest
+    interest_usd        DOUBLE                -- idle cash interest that session (0 without a rate series)
 );
 
 -- grain: as_of x strategy. Partition: (as_of). Statistics of core.backtest_daily rows dated <= as_of
 -- with quantstats' definitions (rf = 0, 252 periods): the report shows these, it computes none.
+-- Every build recomputes the rows of every stored session, so the page, this table and the
+-- tearsheet (which reads the same daily_return rows) always agree. Annualised figures (cagr,
+-- volatility, sharpe, sortino, calmar, irr) are NULL under 60 sessions; note says why.
 CREATE TABLE IF NOT EXISTS core.backtest_metrics (
     as_of               DATE NOT NULL,
     strategy            VARCHAR NOT NULL,
@@ -84,5 +92,9 @@ CREATE TABLE IF NOT EXISTS core.backtest_metrics (
     trades_open         BIGINT,
     win_rate            DOUBLE,               -- share of closed trades with pnl_usd > 0
     avg_trade_pnl_usd   DOUBLE,
-    hedge_pnl_usd       DOUBLE                -- cumulative hedge-layer P&L
+    hedge_pnl_usd       DOUBLE,               -- cumulative hedge-layer P&L
+    capital_usd         DOUBLE,               -- the fixed account the returns are on (NULL for spx)
+    max_drawdown_usd    DOUBLE,               -- largest fall of the account value from a peak, USD, <= 0
+    avg_return_on_risk  DOUBLE,               -- mean return_on_risk of the trades closed by as_of
+    note                VARCHAR               -- why annualised figures are NULL (short history), else NULL
 );
