@@ -393,6 +393,24 @@ def implied_forward(chain: pl.DataFrame) -> pl.DataFrame:
 def check_option_quotes(new: pl.DataFrame, history: pl.DataFrame | None = None, *,
                         file: str | None = None,
                         index_close: pl.DataFrame | None = None) -> list[Finding]:
+    """Each quote date's chain of the file (a snapshot file holds one; an end-of-day archive such as
+    DataShop's holds a month) against physics and the session before it: the warehouse's
+    `history` for the first date, the file's own previous date after that."""
+    days = sorted(new["quote_date"].unique().to_list()) if not new.is_empty() else []
+    if len(days) <= 1:
+        return _check_chain(new, history, file=file, index_close=index_close)
+    out: list[Finding] = []
+    prev = history
+    for d in days:
+        part = new.filter(pl.col("quote_date") == d)
+        out += _check_chain(part, prev, file=file, index_close=index_close)
+        prev = part
+    return out
+
+
+def _check_chain(new: pl.DataFrame, history: pl.DataFrame | None = None, *,
+                 file: str | None = None,
+                 index_close: pl.DataFrame | None = None) -> list[Finding]:
     """One chain (or several roots of one day) against physics and yesterday's chain.
 
     `history`: the previous session's rows of the same roots; `index_close`: (symbol, date, close)
@@ -402,7 +420,8 @@ def check_option_quotes(new: pl.DataFrame, history: pl.DataFrame | None = None, 
     if new.is_empty():
         return out
     day = new["quote_date"].max()
-    # One quote date and one spot per underlying (a second chain concatenated in one file).
+    # One spot per underlying and quote date (a second chain concatenated in one file; a second
+    # header or Date: line inside a quotedata file is refused by the reader itself).
     multi = new.group_by("underlying").agg(n_date=pl.col("quote_date").n_unique(),
                                            n_spot=pl.col("spot").n_unique(), line=pl.col("line").min())
     for r in multi.filter((pl.col("n_date") > 1) | (pl.col("n_spot") > 1)).iter_rows(named=True):

@@ -48,9 +48,12 @@ def last_loaded_night(wh: Warehouse) -> date | None:
 
 
 def night_loaded(wh: Warehouse, day: date) -> bool:
-    if "raw.option_quotes" not in wh.tables():
-        return False
-    return bool(wh.scalar("select count(*) from raw.option_quotes where quote_date = ?", [day]))
+    """Whether anything was loaded or run for `day`: its chain, its index bars, or a run of that
+    night (a night whose chain is missing is still a night to audit: it fails, it is not unknown)."""
+    have = set(wh.tables())
+    checks = [("raw.option_quotes", "quote_date"), ("raw.index_bars", "date"), ("audit.runs", "as_of")]
+    return any(bool(wh.scalar(f'select count(*) from {t} where "{c}" = ?', [day]))
+               for t, c in checks if t in have)
 
 
 def _row(wh: Warehouse, query: str, params: list) -> dict | None:

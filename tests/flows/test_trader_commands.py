@@ -152,6 +152,7 @@ def test_alvh_toml_changes_the_recommendation_parameters(built, monkeypatch):
     """The recommendation step builds with the file's strategy (and records it in params_json)."""
     import flows.build as build
     import transforms.alvh as alvh
+    import transforms.alvh_nights as alvh_nights
 
     (built.parent / "alvh.toml").write_text("[strategy]\nwing_width_pts = 25\nmax_risk_pct = 1\n")
     seen = []
@@ -162,6 +163,7 @@ def test_alvh_toml_changes_the_recommendation_parameters(built, monkeypatch):
         return real(d, spx.clear(), params=params, **kw)
 
     monkeypatch.setattr(alvh, "recommend", recommend)
+    monkeypatch.setattr(alvh_nights, "recommend", recommend)  # the night loop's own reference
     monkeypatch.setattr(build, "nights_trust", lambda wh, dates: {d: (True, "") for d in dates})
     with Warehouse.open(built / "warehouse.duckdb") as wh:
         build.build_recommendations.fn(wh, [D2], load_settings())
