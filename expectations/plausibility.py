@@ -414,8 +414,8 @@ def check_breadth(new: pl.DataFrame, history: pl.DataFrame | None = None, *,
         | (pl.col("_total") < BREADTH_VOLUME_FLOOR * pl.col("h_total"))))
     out += _rows_finding(bad, severity=CRITICAL, check="total_volume_vs_history", table=t,
                          file=file, as_of_col="date",
-                         reason_expr=f"{{exchange}} total volume {{_total:.4g}} on {{date}} vs "
-                                     f"trailing median {{h_total:.4g}} (units?)")
+                         reason_expr="{exchange} total volume {_total:.4g} on {date} vs "
+                                     "trailing median {h_total:.4g} (units?)")
     # 3. Each side's volume per issue, once its issue count is known.
     for vol, cnt in (("up_volume", "advances"), ("down_volume", "declines")):
         per = pl.col(vol) / pl.col(cnt)
