@@ -131,10 +131,21 @@ def night_breadth(res: dict[str, tuple], swap: tuple[str, pl.DataFrame] | None =
         [pl.col(c).drop_nulls().first() for c in f.columns if c not in keys])
 
 
-def audit_breadth(rows: pl.DataFrame | None, hist: History) -> list:
+def audit_breadth(rows: pl.DataFrame | None, hist: History, file: str | None = None) -> list:
+    """Critical findings of the nightly audit on the night's complete breadth rows."""
     if rows is None or rows.is_empty():
         return []
-    return critical(check_table("raw.breadth", rows, hist.get("raw.breadth"), file=None))
+    return critical(check_table("raw.breadth", rows, hist.get("raw.breadth"), file=file))
+
+
+def judge_planted(name: str, bad: bytes, hist: History, clean: dict[str, tuple]):
+    """(refusal, findings) of a damaged file: the ingest gate, then (a breadth file that loads)
+    the nightly audit on the night's complete breadth row."""
+    ic = index_closes(clean) if "quotedata" in name else None
+    refusal, findings, rows, table = judge(name, bad, hist, ic)
+    if not refusal and not critical(findings) and table == "raw.breadth":
+        findings = findings + audit_breadth(night_breadth(clean, (name, rows)), hist, file=name)
+    return refusal, findings
 
 
 def run_block(seed: int, days: list[date], first: int, warmup: int) -> tuple:
@@ -168,11 +179,7 @@ def run_block(seed: int, days: list[date], first: int, warmup: int) -> tuple:
                     if planted_file is None:
                         continue
                     name, bad = planted_file
-                    ic = index_closes(clean) if "quotedata" in name else None
-                    refusal, findings, rows, table = judge(name, bad, hist, ic)
-                    if not refusal and not critical(findings) and table == "raw.breadth":
-                        # Loaded: the nightly audit judges the night's complete breadth row.
-                        findings = findings + audit_breadth(night_breadth(clean, (name, rows)), hist)
+                    refusal, findings = judge_planted(name, bad, hist, clean)
                     planted[fault.name] += 1
                     if refusal or critical(findings):
                         caught[fault.name] += 1
