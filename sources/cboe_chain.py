@@ -71,6 +71,7 @@ _SIDE = {"Last Sale": "last", "Bid": "bid", "Ask": "ask", "Volume": "volume", "I
 _REQUIRED_SIDE = ("bid", "ask", "open_interest")
 _SYMBOL = r"^([A-Z]{1,6})(\d{6})([CP])(\d{8})$"
 _HEADER_SCAN = 30
+_CHUNK_LINES = 200_000  # distinct lines parsed at once (a real SPX chain has ~20,000)
 _DATE_LINE = re.compile(r'Date:\s*(.*?)"?\s*(?:,\s*(?:Bid|Ask|Size|Volume):|,*\s*$)')
 
 
@@ -191,23 +192,6 @@ def parse(data: bytes, file: str = "<bytes>") -> Parsed:
     repeats = lines_all.filter(pl.col("data") & (pl.col("line") != pl.col("same_as")))
     uniq = lines_all.filter(~pl.col("data") | (pl.col("line") == pl.col("same_as"))).drop("data")
     del lines_all
-    # Blank lines (null raw) stay in place: read_fields returns a row for each, aligned with `uniq`.
-    ubody = uniq["raw"].fill_null("").str.join("\n")[0] if uniq.height else ""
-    f = read_fields(ubody.encode("utf-8") if ubody else b"", names).with_columns(
-        raw=uniq["raw"],
-        nfields=count_fields(uniq["raw"]),
-        line=uniq["line"],
-    )
-    del ubody, uniq
-    # Blank lines and lines of bare commas are layout, not data.
-    f = f.filter(pl.col("raw").str.strip_chars(", \t") != "")
-    # One quote date and one spot per file: a second preamble below the header is a second chain
-    # (two exports concatenated), whose rows would be stored under the first one's spot and date.
-    again = f.filter(pl.col("raw").str.contains(r'^"?(?:Expiration Date,|Date:)|,\s*Last:\s*[0-9]'))
-    if again.height:
-        raise SourceError(file, int(again["line"][0]), "a second chain starts here (header, 'Last:' "
-                          "or 'Date:' line inside the file): one quote date and one spot per file")
-
     snapshot_date = new_york_date(ts)
     try:
         quote_date = session_of_snapshot(ts)
@@ -223,20 +207,6 @@ def parse(data: bytes, file: str = "<bytes>") -> Parsed:
     for side_name, cols in (("call", call), ("put", put)):
         numeric.update({f"{side_name}_{k}": i for k, i in cols.items() if k in _SIDE.values()})
     exp_col, csym, psym = c(call["expiry"]), c(call["symbol"]), c(put["symbol"])
-    lf = f.lazy().with_columns(
-        **{f"n_{k}": to_number(c(i)) for k, i in numeric.items()},
-        expiry=pl.col(exp_col).str.strptime(pl.Date, "%a %b %d %Y", strict=False),
-        sym_c=pl.col(csym).str.strip_chars().str.extract_groups(_SYMBOL),
-        sym_p=pl.col(psym).str.strip_chars().str.extract_groups(_SYMBOL),
-    ).with_columns(
-        root=pl.col("sym_c").struct.field("1"),
-        put_root=pl.col("sym_p").struct.field("1"),
-        call_right=pl.col("sym_c").struct.field("3"),
-        put_right=pl.col("sym_p").struct.field("3"),
-        sym_strike=pl.col("sym_c").struct.field("4").cast(pl.Float64, strict=False) / 1000.0,
-        sym_expiry=pl.col("sym_c").struct.field("2").str.strptime(pl.Date, "%y%m%d", strict=False),
-        strike=pl.col("n_strike"),
-    )
 
     def label(k: str) -> str:
         return "Strike" if k == "strike" else f"{header[numeric[k]].strip()} ({k.split('_')[0]}s)"
@@ -265,7 +235,50 @@ def parse(data: bytes, file: str = "<bytes>") -> Parsed:
         .then(pl.format("expiration date {} does not match the symbol's date {}",
                         pl.col(exp_col), pl.col("sym_c").struct.field("2"))),
     ]
-    f = lf.with_columns(reason=pl.coalesce(checks)).collect()
+    keep = ["line", "raw", "nfields", "reason", "root", "expiry", "strike", csym, psym,
+            *[f"n_{k}" for k in numeric if k != "strike"]]
+
+    def lines_frame(u: pl.DataFrame) -> pl.DataFrame:
+        """One chunk of distinct lines read into fields, parsed and judged (the text columns of
+        a chunk are dropped before the next is read: bounded memory on a huge chain)."""
+        # Blank lines (null raw) stay in place: read_fields returns a row for each, aligned with `u`.
+        ubody = u["raw"].fill_null("").str.join("\n")[0] if u.height else ""
+        f = read_fields(ubody.encode("utf-8") if ubody else b"", names).with_columns(
+            raw=u["raw"],
+            nfields=count_fields(u["raw"]),
+            line=u["line"],
+        )
+        del ubody
+        # Blank lines and lines of bare commas are layout, not data.
+        f = f.filter(pl.col("raw").str.strip_chars(", \t") != "")
+        # One quote date and one spot per file: a second preamble below the header is a second chain
+        # (two exports concatenated), whose rows would be stored under the first one's spot and date.
+        again = f.filter(pl.col("raw").str.contains(r'^"?(?:Expiration Date,|Date:)|,\s*Last:\s*[0-9]'))
+        if again.height:
+            raise SourceError(file, int(again["line"][0]), "a second chain starts here (header, 'Last:' "
+                              "or 'Date:' line inside the file): one quote date and one spot per file")
+
+        lf = f.lazy().with_columns(
+            **{f"n_{k}": to_number(c(i)) for k, i in numeric.items()},
+            expiry=pl.col(exp_col).str.strptime(pl.Date, "%a %b %d %Y", strict=False),
+            sym_c=pl.col(csym).str.strip_chars().str.extract_groups(_SYMBOL),
+            sym_p=pl.col(psym).str.strip_chars().str.extract_groups(_SYMBOL),
+        ).with_columns(
+            root=pl.col("sym_c").struct.field("1"),
+            put_root=pl.col("sym_p").struct.field("1"),
+            call_right=pl.col("sym_c").struct.field("3"),
+            put_right=pl.col("sym_p").struct.field("3"),
+            sym_strike=pl.col("sym_c").struct.field("4").cast(pl.Float64, strict=False) / 1000.0,
+            sym_expiry=pl.col("sym_c").struct.field("2").str.strptime(pl.Date, "%y%m%d", strict=False),
+            strike=pl.col("n_strike"),
+        )
+        return lf.with_columns(reason=pl.coalesce(checks)).select(keep).collect()
+
+    parts = [lines_frame(uniq.slice(lo, _CHUNK_LINES))
+             for lo in range(0, max(uniq.height, 1), _CHUNK_LINES)]
+    del uniq
+    f = pl.concat(parts, how="vertical")
+    del parts
 
     bad = f.filter(pl.col("reason").is_not_null())
     good = f.filter(pl.col("reason").is_null())
