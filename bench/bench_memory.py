@@ -1,7 +1,7 @@
 """Memory benchmark: peak RSS of `alvh ingest FILE` on one large CBOE quotedata chain, in a fresh
 process with its own ALVH_HOME (the issue's bound: any single input file under 1 GB peak RSS).
 
-    .venv/bin/python bench/bench_memory.py            # ~1 M duplicate rows (~134 MB) and a valid chain
+    .venv/bin/python bench/bench_memory.py            # ~1 M duplicate rows (163 MB) and a 1 M-contract chain
     .venv/bin/python bench/bench_memory.py --rows 300000 --skip-valid
 
 Files are generated in a temp dir from a sample night's SPX chain: `dups` repeats its body lines
