@@ -6,7 +6,9 @@ ingest gate catches (critical), and how many clean nights raise a false critical
 
 The gate is what `alvh ingest` runs on each file: the reader (file:line errors), the table's row
 contract and reject policy, then the plausibility checks against the warehouse's history (here:
-the previous nights' parsed rows, as the warehouse would hold them).
+the previous nights' parsed rows, as the warehouse would hold them). A breadth file that loads is
+also judged as the nightly audit judges it: in the night's complete breadth row (its sibling
+fields from the same night), where total volume and volume per issue are known.
 """
 
 from __future__ import annotations
@@ -113,6 +115,39 @@ def judge_night(drop: dict[str, bytes], hist: History) -> dict[str, tuple]:
     return res
 
 
+def night_breadth(res: dict[str, tuple], swap: tuple[str, pl.DataFrame] | None = None):
+    """The night's breadth rows as the warehouse holds them once every field file is loaded (one
+    row per exchange and date, each field from its file; `swap` replaces one file's rows): what
+    the nightly audit re-judges."""
+    frames = [r for n, (_, _, r, t) in res.items()
+              if t == "raw.breadth" and r is not None and not (swap and n == swap[0])]
+    if swap is not None:
+        frames.append(swap[1])
+    if not frames:
+        return None
+    f = pl.concat(frames, how="diagonal_relaxed")
+    keys = ["exchange", "date"]
+    return f.group_by(keys, maintain_order=True).agg(
+        [pl.col(c).drop_nulls().first() for c in f.columns if c not in keys])
+
+
+def audit_breadth(rows: pl.DataFrame | None, hist: History, file: str | None = None) -> list:
+    """Critical findings of the nightly audit on the night's complete breadth rows."""
+    if rows is None or rows.is_empty():
+        return []
+    return critical(check_table("raw.breadth", rows, hist.get("raw.breadth"), file=file))
+
+
+def judge_planted(name: str, bad: bytes, hist: History, clean: dict[str, tuple]):
+    """(refusal, findings) of a damaged file: the ingest gate, then (a breadth file that loads)
+    the nightly audit on the night's complete breadth row."""
+    ic = index_closes(clean) if "quotedata" in name else None
+    refusal, findings, rows, table = judge(name, bad, hist, ic)
+    if not refusal and not critical(findings) and table == "raw.breadth":
+        findings = findings + audit_breadth(night_breadth(clean, (name, rows)), hist, file=name)
+    return refusal, findings
+
+
 def run_block(seed: int, days: list[date], first: int, warmup: int) -> tuple:
     """Nights `days[warmup:]` measured after `warmup` nights of history (`first`: the global index
     of days[0], so the fault rotation is the same however the nights are split across workers)."""
@@ -132,6 +167,10 @@ def run_block(seed: int, days: list[date], first: int, warmup: int) -> tuple:
                     crit = critical(findings)
                     if refusal or crit:
                         false_crit.append(f"{day} {refusal or crit[0].one_line()}")
+                # The nightly audit re-judges the night's complete breadth rows.
+                crit = audit_breadth(night_breadth(clean), hist)
+                if crit:
+                    false_crit.append(f"{day} audit: {crit[0].one_line()}")
                 # Each fault kind on every 4th night, in turn (about 65 plants of each over 260).
                 for j, fault in enumerate(FAULTS):
                     if (first + k + j) % ROTATION != 0:
@@ -140,8 +179,7 @@ def run_block(seed: int, days: list[date], first: int, warmup: int) -> tuple:
                     if planted_file is None:
                         continue
                     name, bad = planted_file
-                    ic = index_closes(clean) if "quotedata" in name else None
-                    refusal, findings, _, _ = judge(name, bad, hist, ic)
+                    refusal, findings = judge_planted(name, bad, hist, clean)
                     planted[fault.name] += 1
                     if refusal or critical(findings):
                         caught[fault.name] += 1

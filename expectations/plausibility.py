@@ -32,9 +32,15 @@ STEP_FACTOR = 4.0
 RESTATE_TOL = 0.005
 # NYSE lists about 3,500 issues (peak ~4,200): a daily count above 10,000 is not NYSE.
 ISSUES_MAX = 10_000
-# A volume unit error (thousands vs shares) is 1000x: a single breadth volume 100x away from the
-# trailing median is a unit error, real days stay within ~10x.
+# A volume unit error (thousands vs shares) is 1000x. One side's volume is not stable (a day when
+# almost everything fell has 1/150 of the usual up volume); the day's total volume and a side's
+# volume per issue are. Measured on sample seed 11 (2024-01 .. 2025-06) against the trailing
+# 25-session median: total volume within [0.57, 11.6]x, a side's volume per issue within
+# [0.39, 11.5]x (the high end: unwind days), one field at most 11.6x the trailing total. Volume
+# surges but does not collapse, so the band is asymmetric: above 100x or under 1/30 is units
+# (a x1000 error lands at >= 390x, a /1000 error at <= 1/87).
 BREADTH_VOLUME_FACTOR = 100.0
+BREADTH_VOLUME_FLOOR = 1 / 30
 # Funding: percent written as a fraction is 100x. A file whose median |8h rate| is 30x the trailing
 # median is a unit error (crowding spikes measured on seed 11 stay under 10x); without history, a
 # median above 0.5 % per 8 h (~550 % APR) over a whole file is not a market, it is units.
@@ -332,10 +338,39 @@ def check_funding_rates(new: pl.DataFrame, history: pl.DataFrame | None = None, 
 
 
 # -- raw.breadth -------------------------------------------------------------------------------
+_VOL = ("up_volume", "down_volume", "unchanged_volume")
+_CNT = ("advances", "declines", "unchanged")
+
+
+def _breadth_complete(new: pl.DataFrame, history: pl.DataFrame | None) -> pl.DataFrame:
+    """`new` with the fields it lacks taken from the stored row of the same exchange and date
+    (a Unicorn file carries one field: its siblings may already be stored)."""
+    cols = [c for c in _VOL + _CNT if c in new.columns]
+    if history is None or not history.height or not cols:
+        return new
+    same = history.select("exchange", "date", *[pl.col(c).alias(f"{c}__s") for c in cols
+                                                if c in history.columns]).unique(["exchange", "date"])
+    j = new.join(same, on=["exchange", "date"], how="left")
+    return j.with_columns([pl.coalesce(c, f"{c}__s").alias(c) for c in cols if f"{c}__s" in j.columns]
+                          ).select(new.columns)
+
+
+def _breadth_totals(f: pl.DataFrame) -> pl.DataFrame:
+    """Total volume (up + down + unchanged volume when known) and volume per issue traded up or
+    down, where the row has both sides."""
+    unv = pl.col("unchanged_volume").fill_null(0) if "unchanged_volume" in f.columns else pl.lit(0)
+    return f.with_columns(
+        _total=(pl.col("up_volume") + pl.col("down_volume") + unv).cast(pl.Float64),
+        _per_issue=((pl.col("up_volume") + pl.col("down_volume"))
+                    / (pl.col("advances") + pl.col("declines"))).cast(pl.Float64))
+
+
 def check_breadth(new: pl.DataFrame, history: pl.DataFrame | None = None, *,
                   file: str | None = None) -> list[Finding]:
-    """Breadth: issue counts under 10,000 each day; each volume within 100x of the field's
-    trailing median (thousands vs shares is 1000x)."""
+    """Breadth: issue counts under 10,000 each day; volume judged on what is stable: the day's
+    total volume and each side's volume per issue within [1/30, 100]x of their trailing medians
+    (a one-sided day moves a side's volume 100x, not its volume per issue; thousands vs shares is
+    1000x), and any one volume field under 100x the trailing total (judged alone at ingest)."""
     t = "raw.breadth"
     out: list[Finding] = []
     if new.is_empty():
@@ -346,24 +381,53 @@ def check_breadth(new: pl.DataFrame, history: pl.DataFrame | None = None, *,
                              as_of_col="date",
                              reason_expr=f"{{exchange}} {c} {{{c}:,}} on {{date}} above "
                                          f"{ISSUES_MAX:,} issues")
-    have = [c for c in ("advances", "declines", "unchanged") if c in new.columns]
+    have = [c for c in _CNT if c in new.columns]
     if len(have) == 3:
         bad = new.filter((pl.col("advances") + pl.col("declines") + pl.col("unchanged")) > ISSUES_MAX)
         out += _rows_finding(bad, severity=CRITICAL, check="issues_bound", table=t, file=file,
                              as_of_col="date",
                              reason_expr=f"{{exchange}} issues traded on {{date}} above {ISSUES_MAX:,}")
-    if history is not None and history.height:
-        for c in [c for c in ("up_volume", "down_volume", "unchanged_volume") if c in new.columns
-                  and c in history.columns]:
-            h = history.join(new.select("exchange", "date"), on=["exchange", "date"], how="anti")
-            hm = h.filter(pl.col(c) > 0).group_by("exchange").agg(h=pl.col(c).median())
-            j = new.filter(pl.col(c) > 0).join(hm, on="exchange", how="inner")
-            bad = j.filter((pl.col(c) / pl.col("h") > BREADTH_VOLUME_FACTOR)
-                           | (pl.col(c) / pl.col("h") < 1 / BREADTH_VOLUME_FACTOR))
-            out += _rows_finding(bad, severity=CRITICAL, check="volume_scale_vs_history", table=t,
-                                 file=file, as_of_col="date",
-                                 reason_expr=f"{{exchange}} {c} {{{c}:.4g}} on {{date}} vs trailing "
-                                             f"median {{h:.4g}} (units?)")
+    need = ("up_volume", "down_volume", "advances", "declines")
+    if history is None or not history.height or not all(c in history.columns for c in need):
+        return out
+    # A one-field file (Unicorn) carries the others as nulls; a bare frame may lack them.
+    new = new.with_columns([pl.lit(None, pl.Float64).alias(c) for c in need if c not in new.columns])
+    # The trailing history: stored days other than the ones judged, both sides known.
+    h = _breadth_totals(history.join(new.select("exchange", "date"), on=["exchange", "date"], how="anti")
+                        .filter(pl.col("up_volume").is_not_null() & pl.col("down_volume").is_not_null()))
+    hm = h.group_by("exchange").agg(
+        h_total=pl.col("_total").filter(pl.col("_total") > 0).median(),
+        h_issue=pl.col("_per_issue").filter(pl.col("_per_issue") > 0).median())
+    full = _breadth_complete(new, history)
+    j = _breadth_totals(full).join(hm, on="exchange", how="inner")
+    # 1. A wide physical bound on a field alone (judged even while its siblings are not stored).
+    for c in [c for c in _VOL if c in new.columns]:
+        bad = j.filter(pl.col(c).is_not_null() & (pl.col(c) > BREADTH_VOLUME_FACTOR * pl.col("h_total")))
+        out += _rows_finding(bad, severity=CRITICAL, check="volume_scale_vs_history", table=t,
+                             file=file, as_of_col="date",
+                             reason_expr=f"{{exchange}} {c} {{{c}:.4g}} on {{date}} is over "
+                                         f"{BREADTH_VOLUME_FACTOR:g}x the trailing median total "
+                                         f"volume {{h_total:.4g}} (units?)")
+    # 2. The day's total volume, once both sides are known.
+    bad = j.filter(pl.col("_total").is_not_null() & (
+        (pl.col("_total") > BREADTH_VOLUME_FACTOR * pl.col("h_total"))
+        | (pl.col("_total") < BREADTH_VOLUME_FLOOR * pl.col("h_total"))))
+    out += _rows_finding(bad, severity=CRITICAL, check="total_volume_vs_history", table=t,
+                         file=file, as_of_col="date",
+                         reason_expr="{exchange} total volume {_total:.4g} on {date} vs "
+                                     "trailing median {h_total:.4g} (units?)")
+    # 3. Each side's volume per issue, once its issue count is known.
+    for vol, cnt in (("up_volume", "advances"), ("down_volume", "declines")):
+        per = pl.col(vol) / pl.col(cnt)
+        bad = j.filter(pl.col(vol).is_not_null() & pl.col(cnt).is_not_null() & (pl.col(cnt) > 0)
+                       & ((per > BREADTH_VOLUME_FACTOR * pl.col("h_issue"))
+                          | (per < BREADTH_VOLUME_FLOOR * pl.col("h_issue")))
+                       ).with_columns(_per=per)
+        out += _rows_finding(bad, severity=CRITICAL, check="volume_per_issue_vs_history", table=t,
+                             file=file, as_of_col="date",
+                             reason_expr=f"{{exchange}} {vol} per issue {{_per:.4g}} on {{date}} "
+                                         f"({{{vol}}} over {{{cnt}}} issues) vs trailing median "
+                                         f"{{h_issue:.4g}} (units?)")
     return out
 
 

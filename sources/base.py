@@ -124,7 +124,7 @@ def head_text(data: bytes, n: int = 8192) -> str:
     return head.decode("utf-8", errors="replace")
 
 
-def read_fields(body: str, names: list[str]) -> pl.DataFrame:
+def read_fields(body: str | bytes, names: list[str]) -> pl.DataFrame:
     """Split CSV text into string columns (quotes honoured), one output row per input line.
 
     Blank lines come back as all-null rows, so row i is line i of `body`; short lines are padded
@@ -133,7 +133,7 @@ def read_fields(body: str, names: list[str]) -> pl.DataFrame:
     if not body:
         return pl.DataFrame(schema={n: pl.String() for n in names})
     return pl.read_csv(
-        io.StringIO(body),
+        body if isinstance(body, bytes) else io.StringIO(body),  # bytes: no second copy
         has_header=False,
         infer_schema=False,
         new_columns=names,
@@ -142,12 +142,12 @@ def read_fields(body: str, names: list[str]) -> pl.DataFrame:
     ).select(names) if len(names) else pl.DataFrame()
 
 
-def read_lines(body: str) -> pl.Series:
+def read_lines(body: str | bytes) -> pl.Series:
     """The raw text of each line of `body` (a blank line gives null), aligned with read_fields."""
     if not body:
         return pl.Series("raw", [], dtype=pl.String())
     return pl.read_csv(
-        io.StringIO(body),
+        body if isinstance(body, bytes) else io.StringIO(body),  # bytes: no second copy
         has_header=False,
         infer_schema=False,
         separator="\x1f",

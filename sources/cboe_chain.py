@@ -71,6 +71,7 @@ _SIDE = {"Last Sale": "last", "Bid": "bid", "Ask": "ask", "Volume": "volume", "I
 _REQUIRED_SIDE = ("bid", "ask", "open_interest")
 _SYMBOL = r"^([A-Z]{1,6})(\d{6})([CP])(\d{8})$"
 _HEADER_SCAN = 30
+_CHUNK_LINES = 200_000  # distinct lines parsed at once (a real SPX chain has ~20,000)
 _DATE_LINE = re.compile(r'Date:\s*(.*?)"?\s*(?:,\s*(?:Bid|Ask|Size|Volume):|,*\s*$)')
 
 
@@ -139,37 +140,58 @@ def _columns(header: list[str], file: str, line: int) -> tuple[dict[str, int], d
     return call, put
 
 
+def _split_head(text: str) -> tuple[list[str], int]:
+    """The first lines (up to the header scan) and the offset in `text` where line i starts, for
+    each of them: the body is sliced, never split into a million Python strings."""
+    lines, starts, pos = [], [], 0
+    for _ in range(_HEADER_SCAN + 1):
+        if pos >= len(text):
+            break
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end
+        starts.append(pos)
+        lines.append(text[pos:end])
+        pos = end + 1
+    return lines, starts
+
+
 def parse(data: bytes, file: str = "<bytes>") -> Parsed:
     text = decode_text(data, file).replace("\r\n", "\n")
     if "\n" not in text and "\r" in text:
         text = text.replace("\r", "\n")
     ends_clean = text.endswith("\n")
-    lines = text.split("\n")
-    if ends_clean:
-        lines.pop()
-    header_at, name, spot, ts, date_line = _preamble(lines, file)
-    header = _split(lines[header_at])
+    head, starts = _split_head(text)
+    header_at, name, spot, ts, date_line = _preamble(head, file)
+    header = _split(head[header_at])
     call, put = _columns(header, file, header_at + 1)
     ncols = len(header)
     first_line = header_at + 2  # 1-based number of the first body line
 
-    body = "\n".join(lines[header_at + 1:])
+    # Bounded memory: the body as bytes once (the text is dropped), then each distinct line parsed
+    # once. A vendor's runaway export repeats its lines a million times (134 MB): the repeats are
+    # refused below with the reason their first copy got, without 22 string columns each.
+    body_start = starts[header_at + 1] if header_at + 1 < len(starts) else len(text)
+    body = text[body_start:]
+    if ends_clean:
+        body = body[:-1]
+    del text
+    body_b = body.encode("utf-8")
+    del body
     names = [f"c{i}" for i in range(ncols)]
-    raw = read_lines(body)
-    f = read_fields(body, names).with_columns(
-        raw=raw,
-        nfields=count_fields(raw),
-        line=pl.int_range(first_line, first_line + raw.len(), dtype=pl.Int64),
-    )
-    # Blank lines and lines of bare commas are layout, not data.
-    f = f.filter(pl.col("raw").str.strip_chars(", \t") != "")
-    # One quote date and one spot per file: a second preamble below the header is a second chain
-    # (two exports concatenated), whose rows would be stored under the first one's spot and date.
-    again = f.filter(pl.col("raw").str.contains(r'^"?(?:Expiration Date,|Date:)|,\s*Last:\s*[0-9]'))
-    if again.height:
-        raise SourceError(file, int(again["line"][0]), "a second chain starts here (header, 'Last:' "
-                          "or 'Date:' line inside the file): one quote date and one spot per file")
-
+    raw = read_lines(body_b)
+    del body_b
+    lines_all = pl.DataFrame({"raw": raw}).with_columns(
+        line=pl.int_range(first_line, first_line + raw.len(), dtype=pl.Int64))
+    del raw
+    # A repeated line (same text) is judged by its first copy; only first copies are parsed.
+    lines_all = lines_all.with_columns(
+        same_as=pl.col("line").first().over("raw"),
+        data=pl.col("raw").str.strip_chars(", \t").fill_null("") != "")
+    n_data = int(lines_all["data"].sum())
+    last_data_line = lines_all.filter("data")["line"].max()
+    repeats = lines_all.filter(pl.col("data") & (pl.col("line") != pl.col("same_as")))
+    uniq = lines_all.filter(~pl.col("data") | (pl.col("line") == pl.col("same_as"))).drop("data")
+    del lines_all
     snapshot_date = new_york_date(ts)
     try:
         quote_date = session_of_snapshot(ts)
@@ -185,20 +207,6 @@ def parse(data: bytes, file: str = "<bytes>") -> Parsed:
     for side_name, cols in (("call", call), ("put", put)):
         numeric.update({f"{side_name}_{k}": i for k, i in cols.items() if k in _SIDE.values()})
     exp_col, csym, psym = c(call["expiry"]), c(call["symbol"]), c(put["symbol"])
-    lf = f.lazy().with_columns(
-        **{f"n_{k}": to_number(c(i)) for k, i in numeric.items()},
-        expiry=pl.col(exp_col).str.strptime(pl.Date, "%a %b %d %Y", strict=False),
-        sym_c=pl.col(csym).str.strip_chars().str.extract_groups(_SYMBOL),
-        sym_p=pl.col(psym).str.strip_chars().str.extract_groups(_SYMBOL),
-    ).with_columns(
-        root=pl.col("sym_c").struct.field("1"),
-        put_root=pl.col("sym_p").struct.field("1"),
-        call_right=pl.col("sym_c").struct.field("3"),
-        put_right=pl.col("sym_p").struct.field("3"),
-        sym_strike=pl.col("sym_c").struct.field("4").cast(pl.Float64, strict=False) / 1000.0,
-        sym_expiry=pl.col("sym_c").struct.field("2").str.strptime(pl.Date, "%y%m%d", strict=False),
-        strike=pl.col("n_strike"),
-    )
 
     def label(k: str) -> str:
         return "Strike" if k == "strike" else f"{header[numeric[k]].strip()} ({k.split('_')[0]}s)"
@@ -227,7 +235,50 @@ def parse(data: bytes, file: str = "<bytes>") -> Parsed:
         .then(pl.format("expiration date {} does not match the symbol's date {}",
                         pl.col(exp_col), pl.col("sym_c").struct.field("2"))),
     ]
-    f = lf.with_columns(reason=pl.coalesce(checks)).collect()
+    keep = ["line", "raw", "nfields", "reason", "root", "expiry", "strike", csym, psym,
+            *[f"n_{k}" for k in numeric if k != "strike"]]
+
+    def lines_frame(u: pl.DataFrame) -> pl.DataFrame:
+        """One chunk of distinct lines read into fields, parsed and judged (the text columns of
+        a chunk are dropped before the next is read: bounded memory on a huge chain)."""
+        # Blank lines (null raw) stay in place: read_fields returns a row for each, aligned with `u`.
+        ubody = u["raw"].fill_null("").str.join("\n")[0] if u.height else ""
+        f = read_fields(ubody.encode("utf-8") if ubody else b"", names).with_columns(
+            raw=u["raw"],
+            nfields=count_fields(u["raw"]),
+            line=u["line"],
+        )
+        del ubody
+        # Blank lines and lines of bare commas are layout, not data.
+        f = f.filter(pl.col("raw").str.strip_chars(", \t") != "")
+        # One quote date and one spot per file: a second preamble below the header is a second chain
+        # (two exports concatenated), whose rows would be stored under the first one's spot and date.
+        again = f.filter(pl.col("raw").str.contains(r'^"?(?:Expiration Date,|Date:)|,\s*Last:\s*[0-9]'))
+        if again.height:
+            raise SourceError(file, int(again["line"][0]), "a second chain starts here (header, 'Last:' "
+                              "or 'Date:' line inside the file): one quote date and one spot per file")
+
+        lf = f.lazy().with_columns(
+            **{f"n_{k}": to_number(c(i)) for k, i in numeric.items()},
+            expiry=pl.col(exp_col).str.strptime(pl.Date, "%a %b %d %Y", strict=False),
+            sym_c=pl.col(csym).str.strip_chars().str.extract_groups(_SYMBOL),
+            sym_p=pl.col(psym).str.strip_chars().str.extract_groups(_SYMBOL),
+        ).with_columns(
+            root=pl.col("sym_c").struct.field("1"),
+            put_root=pl.col("sym_p").struct.field("1"),
+            call_right=pl.col("sym_c").struct.field("3"),
+            put_right=pl.col("sym_p").struct.field("3"),
+            sym_strike=pl.col("sym_c").struct.field("4").cast(pl.Float64, strict=False) / 1000.0,
+            sym_expiry=pl.col("sym_c").struct.field("2").str.strptime(pl.Date, "%y%m%d", strict=False),
+            strike=pl.col("n_strike"),
+        )
+        return lf.with_columns(reason=pl.coalesce(checks)).select(keep).collect()
+
+    parts = [lines_frame(uniq.slice(lo, _CHUNK_LINES))
+             for lo in range(0, max(uniq.height, 1), _CHUNK_LINES)]
+    del uniq
+    f = pl.concat(parts, how="vertical")
+    del parts
 
     bad = f.filter(pl.col("reason").is_not_null())
     good = f.filter(pl.col("reason").is_null())
@@ -261,10 +312,26 @@ def parse(data: bytes, file: str = "<bytes>") -> Parsed:
     rows = rows.sort("line", "right").with_columns(
         first_line=pl.col("line").first().over("root", "expiry", "strike", "right")
     )
+    all_rows = rows
     dups = rows.filter(pl.col("line") != pl.col("first_line"))
     rows = rows.filter(pl.col("line") == pl.col("first_line"))
 
+    # Repeated lines: the reason of their first copy (bad), else a duplicate of its contract.
+    if repeats.height:
+        first_seen = pl.concat([
+            bad.select("line", reason="reason"),
+            all_rows.filter(pl.col("right") == "C").select(
+                "line", reason=pl.format("duplicate contract ({} {}): first seen on line {}",
+                                         "option_symbol", "right", "first_line")),
+        ]).unique("line", keep="first")
+        rep = repeats.join(first_seen, left_on="same_as", right_on="line", how="left")
+        rep_rejects = rep.select("line", "raw", reason=pl.col("reason").fill_null(
+            pl.format("duplicate of line {}", "same_as")))
+    else:
+        rep_rejects = pl.DataFrame(schema={"line": pl.Int64, "raw": pl.String, "reason": pl.String})
+    del repeats
     rejects = pl.concat([
+        rep_rejects,
         bad.select("line", "raw", "reason"),
         dups.select("line", "raw", reason=pl.format("duplicate contract ({} {}): first seen on line {}",
                                                      "option_symbol", "right", "first_line"))
@@ -273,7 +340,7 @@ def parse(data: bytes, file: str = "<bytes>") -> Parsed:
     rejects = rejects.cast(rejects_frame().schema)
 
     fatal = None
-    if not ends_clean and bad.height and bad["line"].max() == f["line"].max():
+    if not ends_clean and bad.height and bad["line"].max() == last_data_line:
         last = bad.row(bad.height - 1, named=True)
         if last["nfields"] < ncols:
             fatal = SourceError(file, last["line"], f"file is truncated: the last row has "
@@ -297,7 +364,7 @@ def parse(data: bytes, file: str = "<bytes>") -> Parsed:
             "quote_ts": quote_ts,
             "snapshot_date": snapshot_date,
             "quote_date": quote_date,
-            "data_lines": int(f.height),
+            "data_lines": n_data,
             "underlyings": sorted(rows["underlying"].unique().to_list()),
         },
         fatal=fatal,

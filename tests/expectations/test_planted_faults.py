@@ -11,7 +11,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-from bench_corruption import History, index_closes, judge, judge_night, night_files  # noqa: E402
+from bench_corruption import (  # noqa: E402
+    History,
+    audit_breadth,
+    judge_night,
+    judge_planted,
+    night_breadth,
+    night_files,
+)
 
 from expectations.plausibility import critical  # noqa: E402
 from sources.calendar import sessions_between  # noqa: E402
@@ -40,10 +47,12 @@ def nights(tmp_path_factory):
 
 
 def test_the_clean_night_raises_no_critical(nights):
-    _, _, _, clean = nights
+    hist, _, _, clean = nights
     for name, (refusal, findings, _, _) in clean.items():
         assert refusal is None, refusal
         assert critical(findings) == [], (name, [f.one_line() for f in findings])
+    # The nightly audit's complete breadth row of the clean night.
+    assert audit_breadth(night_breadth(clean), hist) == []
 
 
 @pytest.mark.parametrize("family", sorted({f.family for f in FAULTS}))
@@ -54,8 +63,7 @@ def test_every_planted_fault_is_caught(nights, family):
         planted = plant(fault, drop, prev)
         assert planted is not None, fault.name
         name, bad = planted
-        ic = index_closes(clean) if "quotedata" in name else None
-        refusal, findings, _, _ = judge(name, bad, hist, ic)
+        refusal, findings = judge_planted(name, bad, hist, clean)
         what = refusal or (critical(findings)[0].one_line() if critical(findings) else None)
         if what is None:
             missed.append(fault.name)

@@ -168,12 +168,46 @@ def test_funding_in_percent_and_off_grid_stamps():
     assert check_funding_rates(funding([1.1e-4, 0.9e-4, 1e-4]), hist) == []
 
 
+def breadth(day, adv, dec, upv, dnv, line=1):
+    return {"exchange": "NYSE", "date": day, "advances": adv, "declines": dec, "unchanged": 50,
+            "up_volume": upv, "down_volume": dnv, "line": line}
+
+
+# Five ordinary days: ~3,000 issues traded up or down, ~3.3e9 shares, ~1.1e6 shares per issue.
+BREADTH_HIST = pl.DataFrame([breadth(date(2026, 2, d), a, 3000 - a, u, 3.3e9 - u)
+                             for d, a, u in ((2, 1500, 1.6e9), (3, 1800, 2.0e9), (4, 1200, 1.3e9),
+                                             (5, 1700, 1.9e9), (6, 1400, 1.5e9))])
+
+
 def test_breadth_issue_counts_and_volume_units():
     new = pl.DataFrame({"exchange": "NYSE", "date": [D1], "advances": [10_000_000], "line": [1]})
     assert "issues_bound" in checks(check_breadth(new, None))
-    hist = pl.DataFrame({"exchange": "NYSE", "date": [date(2026, 2, d) for d in range(2, 7)],
-                         "up_volume": [1.5e9, 1.7e9, 1.2e9, 2.0e9, 1.6e9]})
+    # One field alone (its siblings not stored yet): only the wide bound, 100x the total.
     new = pl.DataFrame({"exchange": "NYSE", "date": [D1], "up_volume": [1.6e12], "line": [1]})
-    assert "volume_scale_vs_history" in checks(check_breadth(new, hist))
+    assert "volume_scale_vs_history" in checks(check_breadth(new, BREADTH_HIST))
     new = pl.DataFrame({"exchange": "NYSE", "date": [D1], "up_volume": [0.4e9], "line": [1]})
-    assert check_breadth(new, hist) == []
+    assert check_breadth(new, BREADTH_HIST) == []
+
+
+def test_breadth_volume_judged_on_total_and_per_issue_not_one_side():
+    # A day when almost everything fell: 20 advances with 2.2e7 shares (1/70 of the usual up
+    # volume). Each side's volume per issue is ordinary (1.1e6 and 1.1e6): no finding.
+    down_day = breadth(D1, 20, 2980, 2.2e7, 3.28e9)
+    assert check_breadth(pl.DataFrame([down_day]), BREADTH_HIST) == []
+    # The same day's up volume x1000 (2.2e10): under 100x the total (3.3e11), the total is 7.6x
+    # its median (inside the band), but 1.1e9 shares per advancing issue is 1000x the usual.
+    x1000 = pl.DataFrame([{**down_day, "up_volume": 2.2e10}])
+    assert checks(check_breadth(x1000, BREADTH_HIST)) == {"volume_per_issue_vs_history"}
+    # Down volume /1000 on an up day: the total falls to 2/3, per issue it is 1/1000.
+    up_day = breadth(D1, 2000, 1000, 2.2e9, 1.1e9)
+    assert check_breadth(pl.DataFrame([up_day]), BREADTH_HIST) == []
+    div = pl.DataFrame([{**up_day, "down_volume": 1.1e6}])
+    assert checks(check_breadth(div, BREADTH_HIST)) == {"volume_per_issue_vs_history"}
+    # Both sides x1000: the total is 1000x its trailing median.
+    both = pl.DataFrame([{**up_day, "up_volume": 2.2e12, "down_volume": 1.1e12}])
+    assert "total_volume_vs_history" in checks(check_breadth(both, BREADTH_HIST))
+    # At ingest a one-field file is completed by the fields of its date already stored.
+    stored = pl.concat([BREADTH_HIST, pl.DataFrame([{**down_day, "up_volume": None}])],
+                       how="vertical_relaxed")
+    advv = pl.DataFrame({"exchange": "NYSE", "date": [D1], "up_volume": [2.2e10], "line": [1]})
+    assert checks(check_breadth(advv, stored)) == {"volume_per_issue_vs_history"}

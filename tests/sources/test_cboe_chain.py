@@ -158,6 +158,22 @@ def test_duplicate_contract_keeps_the_first_line():
     assert p.rejects.select("line", "reason").rows() == [(6, "duplicate contract (SPXW220207C04500000 C): first seen on line 5")]
 
 
+def test_repeated_lines_are_parsed_once_and_refused_with_their_first_copys_reason():
+    # A runaway export repeats its lines (bounded memory: only first copies are parsed). A repeat
+    # gets what it got when every line was parsed: the duplicate of its contract's first line,
+    # or the first copy's own reason; layout lines (bare commas) stay layout.
+    same_contract = ROW.replace(",9.5,", ",9.4,")  # another text of line 5's contract
+    bad = ROW.replace(",9.5,", ",abc,").replace("4500", "4510")
+    rows = [ROW, ",,,", same_contract, bad, ROW, ",,,", same_contract, bad, ROW]
+    p = parse(chain(rows=rows), "rep.csv")
+    first = "duplicate contract (SPXW220207C04500000 C): first seen on line 5"
+    assert p.rows["line"].unique().to_list() == [5]
+    assert p.rejects.select("line", "reason").rows() == [
+        (7, first), (8, "Bid (calls): abc is not a number"), (9, first), (11, first),
+        (12, "Bid (calls): abc is not a number"), (13, first)]
+    assert p.meta["data_lines"] == 7 and p.rows_read == 2 + 6
+
+
 def test_truncated_file_is_fatal_with_file_and_line():
     data = chain(rows=[ROW, ROW.replace("4500", "4510")])
     cut = data[: data.rindex(b",8.9")]  # the file ends in the middle of the last row
