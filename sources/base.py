@@ -178,8 +178,9 @@ def to_number(col: str, *, thousands: bool = True) -> pl.Expr:
     return e.cast(pl.Float64, strict=False)
 
 
-def bad_number(text_col: str, value_col: str) -> pl.Expr:
-    """True where the text field is not empty but its number (from `to_number`) is not finite."""
+def bad_number(text_col: str, value: str | pl.Expr) -> pl.Expr:
+    """True where the text field is not empty but its number (a column from `to_number`, or the
+    expression itself) is not finite."""
     txt = pl.col(text_col).str.strip_chars()
-    val = pl.col(value_col)
+    val = pl.col(value) if isinstance(value, str) else value
     return (txt.is_not_null() & (txt != "")) & (val.is_null() | val.is_nan() | val.is_infinite())

@@ -11,7 +11,7 @@ from pathlib import PurePath
 
 import polars as pl
 
-from sources.base import Parsed, SourceError, decode_text, rejects_frame, to_number
+from sources.base import Parsed, SourceError, bad_number, decode_text, rejects_frame, to_number
 
 # Canonical columns per raw table (warehouse/ddl/10_raw.sql) as the readers produce them:
 # lineage file_id/batch_id is added at ingest, `line` is the 1-based source line.
@@ -116,10 +116,8 @@ def number(col: str) -> pl.Expr:
 
 def not_a_number(text_col: str, label: str | None = None) -> pl.Expr:
     """A reason when the field holds text that is not a finite number (blank is not an error)."""
-    t = pl.col(text_col)
-    v = number(text_col)
-    bad = t.is_not_null() & (t != "") & (v.is_null() | v.is_nan() | v.is_infinite())
-    return pl.when(bad).then(pl.format(f"{label or text_col}: {{}} is not a number", t))
+    bad = bad_number(text_col, number(text_col))  # the one non-number rule (sources/base.py)
+    return pl.when(bad).then(pl.format(f"{label or text_col}: {{}} is not a number", pl.col(text_col)))
 
 
 # Larger than any count or volume a vendor prints: beyond it a field is garbage, not a number.

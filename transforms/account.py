@@ -18,12 +18,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from transforms.backtest.account import account_curve, account_stats
+
 PERIODS_PER_YEAR = 252
 MIN_SESSIONS = 60
 
 
 def equity_curve(daily: pl.DataFrame, capital: float, pnl: str = "pnl", date: str = "date") -> pl.DataFrame:
-    """`daily` (date, pnl) sorted by date -> date, pnl, equity, daily_return, drawdown.
+    """`daily` (date, pnl) sorted by date -> date, pnl, equity, daily_return, drawdown: the frame
+    view of `transforms.backtest.account.account_curve` (the one account model of the project).
 
     Example: P&L 100, -220, 110 on capital 1000 gives equity 1100, 880, 990, daily_return
     0.10, -0.20, 0.125 and drawdown 0, -0.2, -0.1 (tests/transforms/test_account.py).
@@ -31,15 +34,12 @@ def equity_curve(daily: pl.DataFrame, capital: float, pnl: str = "pnl", date: st
     if capital <= 0:
         raise ValueError(f"capital must be positive, got {capital}")
     f = daily.select(date, pnl).sort(date).with_columns(pl.col(pnl).fill_null(0.0).cast(pl.Float64))
-    eq = capital + f[pnl].cum_sum()
-    prior = eq.shift(1).fill_null(capital)
-    ret = pl.Series(np.where(prior.to_numpy() > 0, f[pnl].to_numpy() / np.where(
-        prior.to_numpy() > 0, prior.to_numpy(), 1.0), np.nan)).fill_nan(None)
-    peak = np.maximum.accumulate(np.maximum(eq.to_numpy(), capital)) if f.height else np.array([])
+    ac = account_curve(f[pnl].to_numpy(), capital)
+    prior = np.concatenate([[float(capital)], ac.equity_usd[:-1]]) if f.height else ac.equity_usd
     return f.with_columns(
-        equity=eq,
-        daily_return=ret,
-        drawdown=pl.Series(eq.to_numpy() / peak - 1.0 if f.height else [], dtype=pl.Float64),
+        equity=pl.Series(ac.equity_usd, dtype=pl.Float64),
+        daily_return=pl.Series(np.where(prior > 0, ac.daily_return, np.nan), dtype=pl.Float64).fill_nan(None),
+        drawdown=pl.Series(ac.drawdown, dtype=pl.Float64),
     ).rename({pnl: "pnl", date: "date"})
 
 
@@ -73,43 +73,32 @@ class Stats:
 
 def stats(curve: pl.DataFrame, capital: float, rf_annual: float = 0.0,
           periods: int = PERIODS_PER_YEAR, min_sessions: int = MIN_SESSIONS) -> Stats:
-    """Statistics of an equity curve from `equity_curve` (columns equity, daily_return, drawdown).
-
-    total_return = equity_end / capital - 1; CAGR = (equity_end / capital)^(periods / n) - 1;
-    vol = std(daily_return, ddof=1) * sqrt(periods); Sharpe = mean(r - rf/periods) / std * sqrt(periods);
-    Sortino = mean(r - rf/periods) / downside deviation * sqrt(periods), the downside deviation
-    being sqrt(mean(min(r - rf/periods, 0)^2)) over all sessions; Calmar = CAGR / |max drawdown|.
+    """Statistics of an equity curve from `equity_curve`, by `transforms.backtest.account.
+    account_stats` (quantstats' definitions, the same as the nightly backtest) on the returns in
+    excess of rf_annual / periods; `notes` says why a figure is missing.
     """
     n = curve.height
-    notes: list[str] = []
     if n == 0:
         return Stats(0, None, None, None, None, None, None, None, ("no sessions",))
+    r = curve["daily_return"].drop_nulls().to_numpy() - rf_annual / periods
+    a = account_stats(r, capital_usd=capital, periods=periods, min_sessions=min_sessions)
     end = float(curve["equity"][-1])
-    total = end / capital - 1.0
-    mdd = float(curve["drawdown"].min())
-    r = curve["daily_return"].drop_nulls().to_numpy()
+    total, mdd = end / capital - 1.0, float(curve["drawdown"].min())
     if n < min_sessions:
-        notes.append(f"{n} sessions < {min_sessions}: no annualised figure")
-        return Stats(n, total, None, None, None, None, mdd, None, tuple(notes))
-    cagr = (end / capital) ** (periods / n) - 1.0 if end > 0 else -1.0
-    if end <= 0:
-        notes.append("account wiped out")
-    ex = r - rf_annual / periods
-    sd = float(np.std(r, ddof=1)) if r.size > 1 else 0.0
-    if sd < 1e-12:  # float noise of P&L / prior equity on a constant return is not volatility
-        sd = 0.0
-    vol = sd * math.sqrt(periods)
-    sharpe = float(np.mean(ex)) / sd * math.sqrt(periods) if sd > 0 else None
-    if sharpe is None:
+        return Stats(n, total, None, None, None, None, mdd, None,
+                     (f"{n} sessions < {min_sessions}: no annualised figure",))
+    notes = ["account wiped out"] if end <= 0 else []
+    vol = a["volatility"]
+    sharpe = a["sharpe"] if vol is not None and vol > 1e-12 * math.sqrt(periods) else None
+    if sharpe is None:  # float noise of P&L / prior equity on a constant return is not volatility
         notes.append("zero volatility: no Sharpe")
-    dd = math.sqrt(float(np.mean(np.minimum(ex, 0.0) ** 2))) if ex.size else 0.0
-    sortino = float(np.mean(ex)) / dd * math.sqrt(periods) if dd > 0 else None
-    if sortino is None:
+        vol = 0.0 if vol is not None and vol <= 1e-12 * math.sqrt(periods) else vol
+    if a["sortino"] is None:
         notes.append("no losing session: no Sortino")
-    calmar = cagr / abs(mdd) if mdd < 0 else None
-    if calmar is None:
+    if a["calmar"] is None:
         notes.append("no drawdown: no Calmar")
-    return Stats(n, total, cagr, vol, sharpe, sortino, mdd, calmar, tuple(notes))
+    cagr = a["cagr"] if end > 0 else -1.0
+    return Stats(n, total, cagr, vol, sharpe, a["sortino"], mdd, a["calmar"], tuple(notes))
 
 
 def period_returns(curve: pl.DataFrame, every: str = "1mo") -> pl.DataFrame:

@@ -14,6 +14,7 @@ from functools import cached_property
 
 import numpy as np
 import polars as pl
+from scipy import special
 
 from sources.sample import expiries as ex
 
@@ -79,7 +80,7 @@ K_DRAWS = 32
 
 
 def _ndtr_scalar(x: float) -> float:
-    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+    return float(special.ndtr(x))
 
 
 def _avg_factor(k: float, tau):
@@ -242,18 +243,13 @@ def _erfc_vec(x: np.ndarray) -> np.ndarray:
 
 
 def erfc(x: np.ndarray) -> np.ndarray:
-    """Complementary error function, vectorised (Numerical Recipes erfcc, |rel err| < 1.2e-7)."""
-    x = np.asarray(x, dtype=float)
-    zz = np.abs(x)
-    t = 1.0 / (1.0 + 0.5 * zz)
-    r = t * np.exp(-zz * zz - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (
-        0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (
-            1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))))
-    return np.where(x >= 0, r, 2.0 - r)
+    """Complementary error function (scipy.special.erfc: one library normal CDF for the project)."""
+    return special.erfc(np.asarray(x, dtype=float))
 
 
 def ndtr(x: np.ndarray) -> np.ndarray:
-    return 0.5 * erfc(-np.asarray(x) / math.sqrt(2.0))
+    """Standard normal CDF (scipy.special.ndtr)."""
+    return special.ndtr(np.asarray(x, dtype=float))
 
 
 class _Shared:

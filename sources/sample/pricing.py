@@ -1,6 +1,6 @@
 """Option pricing and contract-level pseudo-randomness for the sample chains.
 
-Black-Scholes / Black-76 with an erfc approximation (no scipy), a skewed IV surface tied to the
+Black-Scholes / Black-76 on scipy's normal CDF, a skewed IV surface tied to the
 variance state, quote rounding to CBOE ticks, and a counter-based hash so a contract's open interest
 is persistent across days (seeded per contract, never per day). Pure numpy.
 """
