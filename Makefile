@@ -46,7 +46,7 @@ chromium:
 	else echo "chromium not installed and not root: the browser test will be skipped"; fi
 
 test: setup chromium
-	$(BIN)/pytest -q -m "not soak" -n 2
+	$(BIN)/pytest -q -m "not soak" -n 2 --dist loadfile
 
 bench: setup
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
