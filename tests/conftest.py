@@ -12,6 +12,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -138,6 +139,13 @@ def checksums() -> Callable[[Path], dict]:
 BASE_NIGHT = date(2026, 3, 5)  # a Thursday: the base home holds the sample history + this night
 
 
+def _shared_root(tmp_path_factory) -> Path:
+    """Where homes shared by the whole test session live: under pytest-xdist, the parent of the
+    workers' own base temps, so two workers build a shared home once (the other waits on its lock)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 def _once(root: Path, build: Callable[[Path], object]) -> Path:
     """Build `root` once: a READY marker says it is complete, a file lock keeps builders apart."""
     with FileLock(str(root) + ".lock"):
@@ -153,7 +161,7 @@ def base_home(prefect_harness, tmp_path_factory) -> Path:
     """The sample history + the night of BASE_NIGHT (copy it before writing)."""
     from flows.nightly import nightly
 
-    return _once(tmp_path_factory.getbasetemp() / f"alvh-base-{BASE_NIGHT}",
+    return _once(_shared_root(tmp_path_factory) / f"alvh-base-{BASE_NIGHT}",
                  lambda h: nightly(as_of=BASE_NIGHT, home=h))
 
 
@@ -170,8 +178,49 @@ def reference_home(base_home, tmp_path_factory, copy_home, checksums) -> Callabl
                 assert nightly(as_of=d, home=h).status in ("ok", "warning")
                 if i == 0:
                     (h / "first-night.json").write_text(json.dumps(checksums(h)))
-        return _once(tmp_path_factory.getbasetemp() / f"alvh-nightly-{days[0]}-{days[-1]}", build)
+        return _once(_shared_root(tmp_path_factory) / f"alvh-nightly-{days[0]}-{days[-1]}", build)
     return reference
+
+
+# -- the sample home: a short demo (the report tests read it; the demo test extends a copy) -------
+SAMPLE_AS_OF = date(2026, 11, 23)  # a Monday; the home holds the SAMPLE_DAYS sessions up to it
+SAMPLE_DAYS = 15
+SAMPLE_PAGES = 2
+
+
+@dataclass(frozen=True)
+class SampleHome:
+    home: Path
+    as_of: date
+    nights: list[date]
+
+    @property
+    def reports(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    def page(self, d: date | None = None) -> Path:
+        return self.reports / f"{(d or self.as_of).isoformat()}.html"
+
+
+@pytest.fixture(scope="session")
+def sample_home(prefect_harness, tmp_path_factory) -> SampleHome:
+    """SAMPLE_DAYS sessions of the sample market through the real demo flow (ingest, build,
+    audit, backtest, report), built once per test session (across xdist workers) and shared,
+    read-only, by every report test."""
+    from flows.demo import demo
+    from sources import calendar
+    from warehouse.db import Warehouse
+
+    home = _once(_shared_root(tmp_path_factory) / f"sample-home-{SAMPLE_AS_OF}-{SAMPLE_DAYS}",
+                 lambda h: demo(as_of=SAMPLE_AS_OF, days=SAMPLE_DAYS, pages=SAMPLE_PAGES, home=h))
+    with Warehouse.open(home / "warehouse.duckdb", read_only=True) as wh:
+        nights = wh.sql("select distinct date from core.gamma_daily order by 1")["date"].to_list()
+    as_of = calendar.sessions_between(calendar.FIRST, SAMPLE_AS_OF)[-1]  # what demo reports on
+    return SampleHome(home, as_of, nights)
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,8 @@
-"""End to end: the nightly flow on sample days, real Prefect runs, a real DuckDB file, the report."""
+"""End to end: the nightly flow on sample days, real Prefect runs, a real DuckDB file, the report.
+
+The home is the test session's reference home (tests/conftest.py): `nightly` on an empty home for
+2026-03-05, then for each of DAYS in turn, built once and shared with the backfill and reliability
+tests; this module works on its own copy."""
 
 from __future__ import annotations
 
@@ -8,28 +12,29 @@ from datetime import date
 import pytest
 
 from flows.nightly import nightly
-from sources.calendar import sessions_between
 from warehouse.db import Warehouse
 
 pytestmark = pytest.mark.e2e
 
-DAYS = sessions_between(date(2026, 3, 2), date(2026, 3, 4))  # a Monday..Wednesday
+DAYS = [date(2026, 3, 6), date(2026, 3, 9)]  # Friday, (weekend), Monday: after the base home's night
 TABLES = ("raw.option_quotes", "raw.index_bars", "core.gamma_daily", "core.gamma_by_strike",
           "core.gamma_profile", "audit.quarantine")
 
 
 @pytest.fixture(scope="module")
-def built(prefect_harness, tmp_path_factory):
-    home = tmp_path_factory.mktemp("night")
-    summaries = [nightly(as_of=d, home=home) for d in DAYS]
-    return home, summaries
+def built(prefect_harness, reference_home, copy_home, tmp_path_factory):
+    home = copy_home(reference_home(DAYS), tmp_path_factory.mktemp("night") / "home")
+    with Warehouse.open(home / "warehouse.duckdb", read_only=True) as wh:
+        runs = wh.sql("select as_of, status from audit.runs where flow = 'nightly' order by as_of")
+    return home, runs
 
 
 def test_every_night_completes_and_writes_its_report(built):
-    home, summaries = built
-    assert [s.status for s in summaries] == ["ok"] * len(DAYS)
-    for s in summaries:
-        assert s.report == home / "reports" / f"{s.as_of}.html" and s.report.exists()
+    home, runs = built
+    nights = [date(2026, 3, 5), *DAYS]  # the base home's night (on an empty home), then DAYS
+    assert runs.rows() == [(d, "ok") for d in nights]
+    for d in nights:
+        assert (home / "reports" / f"{d}.html").exists()
     assert (home / "reports" / "index.html").exists()
     assert (home / "reports" / "assets" / "plotly.min.js").exists()
 
@@ -64,7 +69,7 @@ def test_rerunning_a_night_changes_nothing(built):
     with Warehouse.open(home / "warehouse.duckdb", read_only=True) as wh:
         assert {t: wh.checksum(t) for t in TABLES} == before
         assert wh.scalar("select count(*) from audit.files") == files
-        assert wh.scalar("select count(*) from audit.runs where flow = 'nightly'") == len(DAYS) + 1
+        assert wh.scalar("select count(*) from audit.runs where flow = 'nightly'") == len(DAYS) + 2
 
 
 def test_a_weekend_is_skipped_with_a_clear_status(prefect_harness, tmp_path):

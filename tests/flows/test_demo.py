@@ -1,17 +1,14 @@
-"""The demo flow: a fresh home gets N sessions built and the last night reported; extending the
-home to a later as-of simulates and loads only the new sessions."""
+"""The demo flow: a fresh home gets N sessions built and the last night reported (the test session's
+sample home, tests/conftest.py); extending a copy to a later as-of simulates and loads only the new
+sessions."""
 
 from __future__ import annotations
 
 from datetime import date
 
-import pytest
-
 from flows.demo import demo
 from sources import calendar
 from warehouse.db import Warehouse
-
-AS_OF = date(2026, 3, 10)
 
 
 def _state(home) -> tuple[list[date], dict[date, int], int]:
@@ -24,22 +21,24 @@ def _state(home) -> tuple[list[date], dict[date, int], int]:
     return days, files, recs
 
 
-@pytest.mark.usefixtures("prefect_harness")
-def test_demo_builds_then_extends_by_the_new_sessions_only(tmp_path):
-    home = tmp_path / "home"
-    first = demo(as_of=AS_OF, days=2, pages=1, home=home)
-    sessions = calendar.sessions_between(calendar.FIRST, AS_OF)[-2:]
-    assert first.as_of == AS_OF and first.sessions == 2
-    assert first.night.status == "ok", first.night.failed
-    assert first.night.report == home / "reports" / f"{AS_OF}.html" and first.night.report.exists()
+def test_demo_builds_then_extends_by_the_new_sessions_only(sample_home, copy_home, tmp_path):
+    # the first demo: the test session's sample home (SAMPLE_DAYS sessions up to its as-of)
+    home = copy_home(sample_home.home, tmp_path / "home")
+    with Warehouse.open(home / "warehouse.duckdb", read_only=True) as wh:
+        runs = wh.sql("select as_of, status from audit.runs where flow = 'demo'").rows()
+    sessions = sample_home.nights
+    assert runs == [(sample_home.as_of, "ok")] and sessions[-1] == sample_home.as_of
+    assert sample_home.page().exists()
     days, files, recs = _state(home)
-    assert days == sessions and recs == 2
+    assert days == sessions and recs == len(sessions)
 
-    later = calendar.next_session(AS_OF)
-    second = demo(as_of=later, days=3, pages=1, home=home)
+    later = calendar.next_session(sample_home.as_of)
+    second = demo(as_of=later, days=len(sessions) + 1, pages=1, home=home)
+    assert second.as_of == later and second.sessions == len(sessions) + 1
     assert second.night.status == "ok", second.night.failed
+    assert second.night.report == home / "reports" / f"{later}.html" and second.night.report.exists()
     days2, files2, recs2 = _state(home)
-    assert days2 == [*sessions, later] and recs2 == 3
+    assert days2 == [*sessions, later] and recs2 == len(sessions) + 1
     # the earlier sessions were not simulated or loaded again: their files are the same ones
     assert {d: files2[d] for d in sessions} == files
     with Warehouse.open(home / "warehouse.duckdb", read_only=True) as wh:

@@ -71,11 +71,11 @@ def _truncate(path: Path, share: float = 0.6) -> None:
 
 
 def test_a_corrupt_file_or_a_missing_drop_fails_its_day_and_the_others_complete(
-        prefect_harness, checksums, tmp_path):
+        prefect_harness, base_home, copy_home, checksums, tmp_path):
     from sources.sample import SampleMarket, write_drop
 
-    fri, mon, tue = date(2026, 3, 6), date(2026, 3, 9), date(2026, 3, 10)
-    drops, home = tmp_path / "drops", tmp_path / "home"
+    fri, mon, tue = date(2026, 3, 6), date(2026, 3, 9), date(2026, 3, 10)  # after the base night
+    drops, home = tmp_path / "drops", copy_home(base_home, tmp_path / "home")
     market = SampleMarket(seed=7)
     for d in (fri, tue):  # nothing delivered for Monday yet
         write_drop(market, d, drops / d.isoformat())
@@ -89,7 +89,8 @@ def test_a_corrupt_file_or_a_missing_drop_fails_its_day_and_the_others_complete(
 
     def gamma_days() -> list[date]:
         with Warehouse.open(home / "warehouse.duckdb", read_only=True) as wh:
-            return wh.sql("select date from core.gamma_daily order by 1")["date"].to_list()
+            return wh.sql("select date from core.gamma_daily where date >= ? order by 1",
+                          [fri])["date"].to_list()
 
     s = run()
     assert [(d.day, d.status) for d in s.days] == [(fri, "failed"), (mon, "failed"), (tue, "built")]

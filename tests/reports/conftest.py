@@ -1,5 +1,5 @@
-"""Report test fixtures: one small sample home per session (the real demo flow), and headless
-Chromium driven over the DevTools protocol through a pipe (no websocket library, no Playwright).
+"""Report test fixtures: headless Chromium driven over the DevTools protocol through a pipe (no
+websocket library, no Playwright). The sample home the report tests read is in tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -12,47 +12,9 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 import pytest
-
-SAMPLE_AS_OF = date(2026, 11, 23)  # a Monday; the home holds the SAMPLE_DAYS sessions up to it
-SAMPLE_DAYS = 15
-SAMPLE_PAGES = 2
-
-
-@dataclass(frozen=True)
-class SampleHome:
-    home: Path
-    as_of: date
-    nights: list[date]
-
-    @property
-    def reports(self) -> Path:
-        return self.home / "reports"
-
-    @property
-    def warehouse(self) -> Path:
-        return self.home / "warehouse.duckdb"
-
-    def page(self, d: date | None = None) -> Path:
-        return self.reports / f"{(d or self.as_of).isoformat()}.html"
-
-
-@pytest.fixture(scope="session")
-def sample_home(prefect_harness, tmp_path_factory) -> SampleHome:
-    """SAMPLE_DAYS sessions of the sample market through the real demo flow (ingest, build,
-    audit, backtest, report), built once per test session and shared by every report test."""
-    from flows.demo import demo
-    from warehouse.db import Warehouse
-
-    home = tmp_path_factory.mktemp("sample-home")
-    summary = demo(as_of=SAMPLE_AS_OF, days=SAMPLE_DAYS, pages=SAMPLE_PAGES, home=home)
-    with Warehouse.open(home / "warehouse.duckdb", read_only=True) as wh:
-        nights = wh.sql("select distinct date from core.gamma_daily order by 1")["date"].to_list()
-    return SampleHome(home, summary.as_of, nights)
-
 
 # -- headless Chromium over the DevTools protocol ---------------------------------------------------
 
