@@ -379,7 +379,6 @@ def report(as_of: AsOfOpt = None, home: HomeOpt = None) -> None:
     settings = _settings(home)
 
     def body() -> int:
-        from flows.report import report as report_flow
         from warehouse import queries
         from warehouse.db import Warehouse
 
@@ -392,6 +391,8 @@ def report(as_of: AsOfOpt = None, home: HomeOpt = None) -> None:
             elif not queries.night_built(wh, day, settings.gamma_preset):
                 raise ValueError(f"no night built for {day}: run `alvh nightly --as-of {day}` "
                                  f"(or `alvh build --start {day}` when its files are loaded)")
+        from flows.report import report as report_flow  # the renderer's imports: only for a night
+
         console.info(f"report: {report_flow.fn(as_of=day, home=settings.root)}")
         return 0
 
@@ -405,8 +406,6 @@ def audit(as_of: AsOfOpt = None, home: HomeOpt = None) -> None:
     settings = _settings(home)
 
     def body() -> int:
-        from flows.audit import audit as audit_flow
-        from flows.audit import print_audit
         from warehouse import queries
         from warehouse.db import Warehouse
 
@@ -418,6 +417,9 @@ def audit(as_of: AsOfOpt = None, home: HomeOpt = None) -> None:
                     raise ValueError("nothing loaded yet: run `alvh demo` or `alvh nightly` first")
             elif not queries.night_loaded(wh, day):
                 raise ValueError(f"nothing loaded for {day}: run `alvh nightly --as-of {day}` first")
+        from flows.audit import audit as audit_flow  # Great Expectations: only for a loaded night
+        from flows.audit import print_audit
+
         res = audit_flow.fn(as_of=day, home=settings.root)
         with Warehouse.open(settings.warehouse_path, read_only=True) as wh:
             print_audit(wh, res)
