@@ -1,9 +1,12 @@
 """Wall time of the ad-hoc `alvh` commands, run as a user runs them (subprocesses, a small home).
 
-Prints one line per command: the BEFORE figure measured on the commit before issue 17 (Prefect
-server per command) beside the time measured now. Run: .venv/bin/python bench/bench_cli.py
-[--repeat 3] [--code DIR] (`--code` runs another checkout of the package, e.g. a `git archive` of
-the old commit, to re-measure the before column). Never asserted; the targets are in issue 17.
+Prints one line per command: the figure recorded on the commit before issue 17 (a Prefect server
+per command) beside the time measured now. `--before DIR` also runs another checkout (a
+`git archive` of an older commit) in the same run, alternating with this one command by command,
+and prints now/before as a ratio: on a shared machine only a ratio of the same run compares.
+Run: .venv/bin/python bench/bench_cli.py [--repeat 3] [--before DIR] [--code DIR]
+Never asserted; the targets (issue 17) are printed beside. Warm cache, as the targets say: the
+commands run with bytecode caching on (PYTHONDONTWRITEBYTECODE dropped) and a warmed home.
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ BEFORE_CPU: dict[str, float] = {"--help": 0.58, "ingest": 19.74, "status": 1.59,
                                 "nightly holiday": 18.06, "report unbuilt": 19.59, "gex": 2.29}
 
 TARGETS = {"ingest": 1.5, "status": 1.0}
-CPU: dict[str, list[float]] = {}  # CPU seconds (user + sys) of the command and its children
 
 
 def _index_file(folder: Path, rows: int = 505) -> Path:
@@ -60,41 +62,73 @@ def commands(data: Path) -> list[tuple[str, list[str]]]:
     ]
 
 
-def run(argv: list[str], home: Path, code: Path | None) -> float:
+def run(argv: list[str], home: Path, code: Path | None) -> tuple[float, float]:
+    """(wall s, CPU s of the command and its children) of one `alvh` run."""
     env = {**os.environ, "ALVH_HOME": str(home)}
     env.pop("PREFECT_API_URL", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # warm cache: a user's Python keeps its .pyc files
     if code is not None:
         env["PYTHONPATH"] = str(code)
     t0, r0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run([sys.executable, "-c", "from flows.cli import main; main()", *argv],
                    env=env, cwd=home, capture_output=True, timeout=600)
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    CPU.setdefault(argv[0], []).append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime
+
+
+def _uncompiled() -> list[str]:
+    """Installed packages the commands import that have no bytecode (each process then compiles
+    them: ~0.6 s more per command; `make setup` compiles at install, UV_COMPILE_BYTECODE=1)."""
+    import importlib.util
+
+    out = []
+    for name in ("polars", "duckdb", "typer", "pandera", "pandas", "pydantic", "rich"):
+        spec = importlib.util.find_spec(name)
+        if spec and spec.origin and not (Path(spec.origin).parent / "__pycache__").is_dir():
+            out.append(name)
+    return out
+
+
+def _fmt(x: float | None, spec: str = ".2f") -> str:
+    return "" if x is None else format(x, spec)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--code", type=Path, default=None, help="run this checkout instead of the repo")
+    ap.add_argument("--before", type=Path, default=None,
+                    help="also run this older checkout in the same run (own home) and print ratios")
     args = ap.parse_args()
+    missing = _uncompiled()
+    if missing:
+        print(f"warning: no bytecode for {', '.join(missing)} in this environment: every command "
+              "compiles them (run `make setup`, or python -m compileall on them)")
+    print(f"(load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp) / "home"
-        home.mkdir()
         data = _index_file(Path(tmp))
-        run(["ingest", str(data)], home, args.code)  # warm the home (schema, first landing)
-        print(f"{'command':<18} {'before s':>9} {'cpu s':>7} {'now s':>9} {'cpu s':>7} {'target s':>9}")
+        codes = {"now": args.code} | ({"before": args.before} if args.before else {})
+        homes = {k: Path(tmp) / f"home-{k}" for k in codes}
+        for k, code in codes.items():
+            homes[k].mkdir()
+            run(["ingest", str(data)], homes[k], code)  # warm the home (schema, first landing)
+        print(f"{'command':<18} {'a50bad6':>8} {'cpu':>6} | {'before':>7} {'cpu':>6} | "
+              f"{'now s':>7} {'cpu':>6} | {'now/before':>10} {'cpu':>6} | {'target':>6}")
         for name, argv in commands(data):
-            CPU.pop(argv[0], None)
-            times = [run(argv, home, args.code) for _ in range(args.repeat)]
-            now, cpu = statistics.median(times), statistics.median(CPU[argv[0]])
-            before = BEFORE.get(name)
-            target = TARGETS.get(name)
-            bcpu = BEFORE_CPU.get(name)
-            print(f"{name:<18} {'' if before is None else f'{before:.2f}':>9} "
-                  f"{'' if bcpu is None else f'{bcpu:.2f}':>7} {now:>9.2f} {cpu:>7.2f} "
-                  f"{'' if target is None else f'{target:.1f}':>9}", flush=True)
-    print(f"(load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+            got: dict[str, list[tuple[float, float]]] = {k: [] for k in codes}
+            for _ in range(args.repeat):  # alternate: both see the same load
+                for k, code in codes.items():
+                    got[k].append(run(argv, homes[k], code))
+            med = {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
+                   for k, v in got.items()}
+            now, before = med["now"], med.get("before")
+            ratio = None if before is None else (now[0] / before[0], now[1] / before[1])
+            print(f"{name:<18} {_fmt(BEFORE.get(name)):>8} {_fmt(BEFORE_CPU.get(name)):>6} | "
+                  f"{_fmt(before and before[0]):>7} {_fmt(before and before[1]):>6} | "
+                  f"{now[0]:>7.2f} {now[1]:>6.2f} | {_fmt(ratio and ratio[0]):>10} "
+                  f"{_fmt(ratio and ratio[1]):>6} | {_fmt(TARGETS.get(name), '.1f'):>6}", flush=True)
+    print(f"(load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; seconds are "
+          f"medians of {args.repeat} runs; a50bad6: recorded, see BEFORE)")
 
 
 if __name__ == "__main__":

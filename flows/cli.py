@@ -17,6 +17,7 @@ import typer
 
 from flows import console
 from flows.settings import Settings, apply_prefect_env, load_settings
+from sources import calendar as xnys
 
 app = typer.Typer(
     name="alvh",
@@ -53,6 +54,7 @@ def _settings(home: Path | None = None, **kw) -> Settings:
         if s.root.exists() and not s.root.is_dir():
             raise NotADirectoryError(20, "ALVH_HOME is a file, not a folder", str(s.root))
         apply_prefect_env(s)
+        xnys.keep_sessions_in(s.cache)
     except OSError as e:
         console.error(_os_error(e))
         raise typer.Exit(1) from None
@@ -90,9 +92,6 @@ def _guard(fn: Callable[[], T]) -> T:
     import click
 
     from flows import interrupt
-    from sources.base import SourceError
-    from sources.live.net import LiveFetchError
-    from warehouse.db import SchemaMismatch, WarehouseBusy
 
     previous = interrupt.install()
     try:
@@ -102,13 +101,13 @@ def _guard(fn: Callable[[], T]) -> T:
     except KeyboardInterrupt as e:  # includes SIGTERM (flows.interrupt.Terminated)
         _release(e)
         interrupt.finish()
-    except (SourceError, WarehouseBusy, SchemaMismatch, FileNotFoundError, ValueError,
-            LiveFetchError) as e:
+    except _known_errors() as e:  # evaluated only on an exception
         if os.environ.get("ALVH_DEBUG"):
             raise
         _release(e)
         console.error(str(e))
-        raise typer.Exit(2 if isinstance(e, WarehouseBusy) else 1) from None
+        busy = sys.modules.get("warehouse.db")
+        raise typer.Exit(2 if busy and isinstance(e, busy.WarehouseBusy) else 1) from None
     except OSError as e:  # the home's disk or permissions, not a bug: one line
         if os.environ.get("ALVH_DEBUG"):
             raise
@@ -123,6 +122,21 @@ def _guard(fn: Callable[[], T]) -> T:
         raise typer.Exit(3) from None
     finally:
         interrupt.restore(previous)
+
+
+# Failures a user can act on (one line, exit 1; a busy warehouse exit 2), by module: a class can
+# only have been raised once its module is loaded, so the command never imports one to catch it
+# (sources.base alone costs `alvh status` the polars import).
+_KNOWN_ERRORS = {"sources.base": ("SourceError",), "warehouse.db": ("WarehouseBusy", "SchemaMismatch"),
+                 "sources.live.net": ("LiveFetchError",)}
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    found: list[type[BaseException]] = [FileNotFoundError, ValueError]
+    for module, names in _KNOWN_ERRORS.items():
+        if module in sys.modules:
+            found.extend(getattr(sys.modules[module], n) for n in names)
+    return tuple(found)
 
 
 def _release(exc: BaseException) -> None:
@@ -365,7 +379,6 @@ def report(as_of: AsOfOpt = None, home: HomeOpt = None) -> None:
     settings = _settings(home)
 
     def body() -> int:
-        from flows.report import report as report_flow
         from warehouse import queries
         from warehouse.db import Warehouse
 
@@ -378,6 +391,8 @@ def report(as_of: AsOfOpt = None, home: HomeOpt = None) -> None:
             elif not queries.night_built(wh, day, settings.gamma_preset):
                 raise ValueError(f"no night built for {day}: run `alvh nightly --as-of {day}` "
                                  f"(or `alvh build --start {day}` when its files are loaded)")
+        from flows.report import report as report_flow  # the renderer's imports: only for a night
+
         console.info(f"report: {report_flow.fn(as_of=day, home=settings.root)}")
         return 0
 
@@ -391,8 +406,6 @@ def audit(as_of: AsOfOpt = None, home: HomeOpt = None) -> None:
     settings = _settings(home)
 
     def body() -> int:
-        from flows.audit import audit as audit_flow
-        from flows.audit import print_audit
         from warehouse import queries
         from warehouse.db import Warehouse
 
@@ -404,6 +417,9 @@ def audit(as_of: AsOfOpt = None, home: HomeOpt = None) -> None:
                     raise ValueError("nothing loaded yet: run `alvh demo` or `alvh nightly` first")
             elif not queries.night_loaded(wh, day):
                 raise ValueError(f"nothing loaded for {day}: run `alvh nightly --as-of {day}` first")
+        from flows.audit import audit as audit_flow  # Great Expectations: only for a loaded night
+        from flows.audit import print_audit
+
         res = audit_flow.fn(as_of=day, home=settings.root)
         with Warehouse.open(settings.warehouse_path, read_only=True) as wh:
             print_audit(wh, res)

@@ -90,6 +90,11 @@ class Settings(BaseSettings):
         return self.root / "data_docs"
 
     @property
+    def cache(self) -> Path:
+        """Derived data worth keeping between commands (the XNYS session list); safe to delete."""
+        return self.root / "cache"
+
+    @property
     def prefect_home(self) -> Path:
         return self.root / "prefect"
 

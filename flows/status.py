@@ -6,15 +6,15 @@ from rich.table import Table
 
 from flows import console
 from flows.settings import Settings
-from warehouse.db import Warehouse
+from warehouse.db import Rows, Warehouse
 from warehouse.reads import files_by_status, recent_runs, table_summary
 
 
-def _table(title: str, df, justify_right: set[str]) -> Table:
+def _table(title: str, rows: Rows, justify_right: set[str]) -> Table:
     t = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    for c in df.columns:
+    for c in rows.columns:
         t.add_column(c, justify="right" if c in justify_right else "left")
-    for row in df.iter_rows():
+    for row in rows.rows:
         t.add_row(*("" if v is None else f"{v:,}" if isinstance(v, int) else str(v) for v in row))
     return t
 

@@ -6,13 +6,64 @@ Readers and the sample market use it; transforms receive session lists as parame
 from __future__ import annotations
 
 import bisect
+import contextlib
+import os
 from datetime import date, datetime, time
 from functools import lru_cache
+from pathlib import Path
 
 from sources.dates import NEW_YORK
 
 FIRST = date(1965, 1, 4)  # Unicorn breadth history starts in 1965
 OPEN_NY = time(9, 30)
+
+# Where `sessions()` keeps its list between processes (None: computed in each process). The CLI
+# sets $ALVH_HOME/cache: building the calendar runs pandas' holiday rules over 60 years (~1 s of
+# CPU, with the exchange_calendars import) in every `alvh ingest`; reading the list takes ~10 ms.
+_cache_dir: Path | None = None
+_CACHE_PREFIX = "xnys-sessions-"
+
+
+def keep_sessions_in(folder: Path | None) -> None:
+    """Keep the session list in `folder` (one small text file a day); None: compute it each time."""
+    global _cache_dir
+    _cache_dir = folder
+    sessions.cache_clear()
+    _session_set.cache_clear()
+
+
+def _cache_file(folder: Path) -> Path:
+    from importlib.metadata import version
+
+    # exchange_calendars' default end is one year after its import day (local time), so a list
+    # computed today is the list of every process started today with the same release.
+    return folder / f"{_CACHE_PREFIX}{FIRST}-{date.today()}-xc{version('exchange_calendars')}.txt"
+
+
+def _read_cached(path: Path) -> tuple[date, ...] | None:
+    """The list in `path`, or None when it is absent or not whole (then it is computed again)."""
+    try:
+        head, *lines = path.read_text(encoding="ascii").split()
+        days = tuple(date.fromisoformat(x) for x in lines)
+    except (OSError, ValueError, UnicodeError):
+        return None
+    ok = (head == f"n={len(days)}" and days and days[0] >= FIRST
+          and all(a < b for a, b in zip(days, days[1:], strict=False)))
+    return days if ok else None
+
+
+def _write_cached(path: Path, days: tuple[date, ...]) -> None:
+    """Write atomically (another process may read it meanwhile); drop other days' lists. A home
+    that cannot be written only costs the next process the computation again."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(f"n={len(days)}\n" + "\n".join(d.isoformat() for d in days) + "\n",
+                       encoding="ascii")
+        os.replace(tmp, path)
+        for old in path.parent.glob(f"{_CACHE_PREFIX}*"):
+            if old != path:
+                old.unlink(missing_ok=True)
 
 
 @lru_cache(maxsize=1)
@@ -25,7 +76,14 @@ def _calendar():
 @lru_cache(maxsize=1)
 def sessions() -> tuple[date, ...]:
     """Every XNYS session from 1965 to about a year ahead, ascending."""
-    return tuple(d.date() for d in _calendar().sessions)
+    path = None if _cache_dir is None else _cache_file(_cache_dir)
+    cached = None if path is None else _read_cached(path)
+    if cached is not None:
+        return cached
+    days = tuple(d.date() for d in _calendar().sessions)
+    if path is not None:
+        _write_cached(path, days)
+    return days
 
 
 @lru_cache(maxsize=1)

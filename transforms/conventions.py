@@ -7,9 +7,11 @@ Where two callers used different values they keep them under distinct names (see
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import polars as pl
+if TYPE_CHECKING:  # polars loads in t_years: every `alvh` command reads the rates below (flows/
+    # settings.py), and `alvh status` needs no polars
+    import polars as pl
 
 # -- regimes of the crowded-unwind state machine (transforms/signals.py, docs/alvh.md)
 REGIMES: tuple[str, ...] = ("calm", "crowded", "unwinding", "recovery")
@@ -57,6 +59,8 @@ def t_years(start: pl.Expr, settle: pl.Expr, *, days_per_year: float = DAYS_PER_
     its own and its tables stay byte-identical.
     floor_zero: a settlement already past gives 0, not a negative time (the ALVH chain); the gamma
     tables keep the sign (expired rows are flagged from the settlement instant, not from t)."""
+    import polars as pl
+
     if unit == "hour":
         hours = (settle - start).dt.total_minutes().cast(pl.Float64) / 60.0
         if floor_zero:

@@ -1,4 +1,5 @@
-"""Typed reads the flows and reports share. Each returns a polars frame with a stated schema.
+"""Typed reads the flows and reports share. Each returns a polars frame with a stated schema
+(the three summaries `alvh status` prints return plain `Rows`: that command never loads polars).
 
 Reads only; writes live in db.py and files.py.
 """
@@ -6,10 +7,12 @@ Reads only; writes live in db.py and files.py.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
-import polars as pl
+from warehouse.db import Rows, Warehouse
 
-from warehouse.db import Warehouse
+if TYPE_CHECKING:  # imported where a frame is built here: `alvh status` reads plain rows
+    import polars as pl
 
 # The column that dates each table's rows, in order of preference.
 _DATE_COLUMNS = ("quote_date", "date", "trade_date", "funding_ts", "as_of", "landed_at", "started_at")
@@ -20,19 +23,17 @@ def date_column(wh: Warehouse, table: str) -> str | None:
     return next((c for c in _DATE_COLUMNS if c in cols), None)
 
 
-def table_summary(wh: Warehouse) -> pl.DataFrame:
+def table_summary(wh: Warehouse) -> Rows:
     """table, rows, first, last (as text) for every audit/raw/core table."""
-    out = []
+    out: list[tuple] = []
     for t in wh.tables():
         col = date_column(wh, t)
         if col:
             n, lo, hi = wh.one(f'select count(*), min("{col}")::date, max("{col}")::date from {t}')
         else:
             n, lo, hi = wh.one(f"select count(*), null, null from {t}")
-        out.append({"table": t, "rows": int(n), "first": None if lo is None else str(lo),
-                    "last": None if hi is None else str(hi)})
-    return pl.DataFrame(out, schema={"table": pl.String, "rows": pl.Int64, "first": pl.String,
-                                     "last": pl.String})
+        out.append((t, int(n), None if lo is None else str(lo), None if hi is None else str(hi)))
+    return Rows(["table", "rows", "first", "last"], out)
 
 
 def option_quotes(wh: Warehouse, quote_dates: list[date], underlying: str = "SPX") -> pl.DataFrame:
@@ -103,13 +104,13 @@ def history(wh: Warehouse, table: str, end: date | None = None, date_col: str = 
     return wh.table(table, where, params, order_by=f'"{date_col}"')
 
 
-def recent_runs(wh: Warehouse, n: int = 5) -> pl.DataFrame:
-    return wh.sql("select run_id, flow, as_of, status, started_at, finished_at from audit.runs "
+def recent_runs(wh: Warehouse, n: int = 5) -> Rows:
+    return wh.rows("select run_id, flow, as_of, status, started_at, finished_at from audit.runs "
                   "order by started_at desc limit ?", [n])
 
 
-def files_by_status(wh: Warehouse) -> pl.DataFrame:
-    return wh.sql("select source, status, count(*)::bigint as files, sum(rows_written)::bigint as rows, "
+def files_by_status(wh: Warehouse) -> Rows:
+    return wh.rows("select source, status, count(*)::bigint as files, sum(rows_written)::bigint as rows, "
                   "sum(rows_quarantined)::bigint as quarantined from audit.files group by all order by 1, 2")
 
 
@@ -123,6 +124,8 @@ def files_for_date(wh: Warehouse, as_of: date) -> pl.DataFrame:
         if col:
             parts.append(f'select distinct file_id, \'{t}\' as table_name from {t} where "{col}"::date = $1')
     if not parts:
+        import polars as pl
+
         return pl.DataFrame()
     return wh.sql(
         "select f.file_id, u.table_name, f.original_path, f.landing_path, f.format, f.status, "

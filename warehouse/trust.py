@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
+if TYPE_CHECKING:  # frames come from Warehouse.sql; `alvh status` opens a warehouse without polars
+    import polars as pl
 
 
 def _q(ident: str) -> str:
