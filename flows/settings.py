@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     live_funding_assets: str = Field(default="BTC,ETH", description="Perpetuals' base assets")
     live_history_days: int = Field(default=400, ge=1, description="Days of index bars per fetch")
     live_funding_days: int = Field(default=120, ge=1, description="Days of funding events per fetch")
+    live_oi_venues: str = Field(default="binance",
+                                description="ccxt exchanges whose perp open-interest history to fetch")
+    live_liquidation_venues: str = Field(default="okx", description=(
+        "Exchanges whose public perp liquidation history to fetch (okx: the one public REST feed)"))
+    live_oi_days: int = Field(default=30, ge=1, description="Days of hourly open interest per fetch")
+    live_liquidation_days: int = Field(default=7, ge=1, description="Days of liquidations per fetch")
     live_timeout_s: float = Field(default=20.0, gt=0, description="Per-request timeout")
     live_attempts: int = Field(default=3, ge=1, description="Tries per request on transient errors")
     live_backoff_s: float = Field(default=2.0, ge=0, description="First retry wait (doubles each try)")

@@ -1,7 +1,9 @@
-"""Report sections, in page order. Each module exposes `build(ctx) -> dict | None`.
+"""Report sections, in page order. Each module exposes `build(ctx) -> dict`.
 
-A section reads warehouse tables through `ctx.wh` and returns what its template needs
-(None when it has no data tonight); sections never compute new numbers.
+A section reads warehouse tables through `ctx.wh` and returns what its template needs; sections
+never compute new numbers. Stable schema: a night without a section's rows (no chain, one
+session, no trade) still returns the full shape, every value None (shown "–"), and `reason`, one
+line saying why, so the page keeps the same headings, tiles and table columns every night.
 """
 
 from __future__ import annotations
@@ -49,6 +51,19 @@ class Context:
 
 def modules() -> list[tuple[str, ModuleType]]:
     return [(n, importlib.import_module(f"reports.sections.{n}")) for n in ORDER]
+
+
+class Blank(dict):
+    """A row that is not there: every column reads None (a template's `g.spot` shows "–")."""
+
+    def __missing__(self, column: str) -> None:
+        return None
+
+
+def why(ctx: Context, section: str, missing: str) -> str:
+    """The one line a section shows instead of its numbers: what the flow said is stale tonight
+    (e.g. a vendor file that never came), else what the warehouse lacks for the night."""
+    return ctx.stale.get(section) or missing
 
 
 def key(**grain) -> str:

@@ -10,7 +10,7 @@ import polars as pl
 
 from reports.figures import COLORS, Figure, style, to_div, trading_days
 from reports.formatting import fmt
-from reports.sections import Context, key
+from reports.sections import Blank, Context, key, why
 
 DIVERGENCE_LOOKBACK = 10  # sessions of recent divergences named in the takeaway
 
@@ -21,15 +21,20 @@ def _exchange(ctx: Context) -> str | None:
     return ex["exchange"][0] if ex.height else None
 
 
-def build(ctx: Context) -> dict | None:
+def _empty(reason: str, exchange: str | None) -> dict:
+    return {"b": Blank(), "rk": None, "exchange": exchange or "–", "takeaway": "", "reason": reason,
+            "charts": {}, "divergence": None}
+
+
+def build(ctx: Context) -> dict:
     exchange = _exchange(ctx)
     if exchange is None:
-        return None
+        return _empty(why(ctx, "breadth", f"no breadth (advancers/decliners) stored up to {ctx.as_of}"), None)
     h = ctx.wh.sql("select * from core.breadth_daily where exchange = ? and date <= ? order by date",
                    [exchange, ctx.as_of])
     night = h.filter(pl.col("date") == ctx.as_of)
     if night.is_empty():
-        return None
+        return _empty(why(ctx, "breadth", f"no {exchange} breadth for {ctx.as_of}"), exchange)
     b = night.row(0, named=True)
     rk = key(exchange=exchange, date=ctx.as_of)
     dates = h["date"].to_list()
@@ -89,7 +94,7 @@ def build(ctx: Context) -> dict | None:
         take += f". Bullish A/D divergence on {last_bull[-1]:%b %d}"
     else:
         take += f". No A/D divergence in the last {DIVERGENCE_LOOKBACK} sessions"
-    return {"b": b, "rk": rk, "exchange": exchange, "takeaway": take + ".",
+    return {"b": b, "rk": rk, "exchange": exchange, "takeaway": take + ".", "reason": None,
             "charts": {"ad": ad_chart, "mcclellan": mc_chart},
             "divergence": "bearish" if b["ad_divergence_bearish"] else
                           "bullish" if b["ad_divergence_bullish"] else "none"}

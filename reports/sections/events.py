@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from reports.sections import Context, key
+from reports.sections import Context, key, why
 
 AHEAD_DAYS = 45   # calendar days of the calendar shown ahead of the night
 BEHIND_DAYS = 7   # and behind it
 KINDS = (("CPI", "cpi"), ("PPI", "ppi"), ("FOMC", "fomc"))
 
 
-def build(ctx: Context) -> dict | None:
+def build(ctx: Context) -> dict:
     wh, d = ctx.wh, ctx.as_of
     lo, hi = d - timedelta(days=BEHIND_DAYS), d + timedelta(days=AHEAD_DAYS)
     md = wh.sql("select * from core.macro_daily where date = ?", [d])
@@ -26,8 +26,9 @@ def build(ctx: Context) -> dict | None:
                 "and expiry between ? and ? order by 1", [d, d, hi])
     opex = wh.sql("select distinct expiry, root from raw.option_quotes where quote_date = ? and "
                   "root = 'SPX' and expiry between ? and ? order by 1", [d, d, hi])
+    reason = None
     if m is None and macro.is_empty() and vx.is_empty() and opex.is_empty():
-        return None
+        reason = why(ctx, "events", f"no macro calendar, VX or SPX expiry stored around {d}")
     items = []
     for r in macro.iter_rows(named=True):
         items.append({"date": r["date"], "event": r["event"], "time": r["time_et"] or "",
@@ -60,5 +61,8 @@ def build(ctx: Context) -> dict | None:
         take = f"Next release: {nx['event']} on {nx['date']:%a %b %d} ({nx['days']} calendar days)."
     else:
         take = f"No CPI, PPI or FOMC release in the next {AHEAD_DAYS} days of the stored calendar."
-    return {"m": m, "rk": key(date=d), "calendar": items, "nexts": nexts, "takeaway": take,
+    if reason:
+        take = ""  # the reason line says it
+    return {"m": m, "rk": key(date=d) if m else None, "calendar": items, "nexts": nexts, "takeaway": take,
+            "reason": reason,
             "window": bool(m and m["event_window"]), "ahead": AHEAD_DAYS, "behind": BEHIND_DAYS}

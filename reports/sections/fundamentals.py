@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from reports.figures import COLORS, Figure, style, to_div, trading_days
 from reports.formatting import fmt
-from reports.sections import Context, key
+from reports.sections import Blank, Context, key, why
 
 
-def build(ctx: Context) -> dict | None:
+def _empty(reason: str) -> dict:
+    return {"r": Blank(), "rk": None, "takeaway": "", "reason": reason, "charts": {}}
+
+
+def build(ctx: Context) -> dict:
     if not ctx.has("core.pcf_daily"):
-        return None
+        return _empty(why(ctx, "fundamentals", "no P/CF table in this warehouse yet"))
     h = ctx.wh.sql("select * from core.pcf_daily where date <= ? order by date", [ctx.as_of])
     now = h.filter(h["date"] == ctx.as_of)
     if now.is_empty():
-        return None
+        return _empty(why(ctx, "fundamentals", f"no constituent P/CF file for {ctx.as_of}"))
     r = now.row(0, named=True)
     fig = Figure()
     fig.add_scatter(x=h["date"], y=h["pcf_index"], name="index P/CF (cap-weighted)", mode="lines",
@@ -32,4 +36,5 @@ def build(ctx: Context) -> dict | None:
             + (f", {fmt(chg, 'pctpts_signed')} over 20 sessions" if chg is not None else "")
             + (f", {fmt(r['pcf_chg_60d_pct'], 'pctpts_signed')} over 60" if r["pcf_chg_60d_pct"] is not None else "")
             + f"; {r['constituents']} constituents, {fmt(r['weight_covered_pct'], 'pctpts')} of the index.")
-    return {"r": r, "rk": key(date=ctx.as_of), "takeaway": take, "charts": {"pcf": to_div(fig, "fig-pcf")}}
+    return {"r": r, "rk": key(date=ctx.as_of), "takeaway": take, "reason": None,
+            "charts": {"pcf": to_div(fig, "fig-pcf")}}

@@ -10,18 +10,20 @@ import polars as pl
 
 from reports.figures import COLORS, SERIES, Figure, style, to_div, trading_days
 from reports.formatting import fmt
-from reports.sections import Context, key
+from reports.sections import Blank, Context, key, why
 
 COMPOSITE = ("composite", "ALL")
 SPIKE_Z = 2.0  # core.funding_daily.funding_spike threshold (docs/market-tables.md)
 
 
-def build(ctx: Context) -> dict | None:
+def build(ctx: Context) -> dict:
     h = ctx.wh.sql("select * from core.funding_daily where date <= ? order by venue, symbol, date",
                    [ctx.as_of])
     tonight = h.filter(pl.col("date") == ctx.as_of)
     if tonight.is_empty():
-        return None
+        reason = why(ctx, "funding", f"no perp funding for {ctx.as_of}")
+        return {"c": Blank(), "rk": None, "rows": [], "takeaway": "", "reason": reason,
+                "charts": {"apr": "", "z": None, "positioning": None, "premium": None}}
     comp = h.filter((pl.col("venue") == COMPOSITE[0]) & (pl.col("symbol") == COMPOSITE[1])).sort("date")
     c_now = comp.filter(pl.col("date") == ctx.as_of)
     c = c_now.row(0, named=True) if c_now.height else None
@@ -124,7 +126,8 @@ def build(ctx: Context) -> dict | None:
         take += f"; {n_spike} venue series spiking tonight." if n_spike else "; no venue spiking tonight."
     else:
         take = "No composite funding row tonight."
-    return {"c": c, "rk": key(venue=COMPOSITE[0], symbol=COMPOSITE[1], date=ctx.as_of),
-            "rows": rows, "takeaway": take,
+    return {"c": c if c is not None else Blank(),
+            "rk": key(venue=COMPOSITE[0], symbol=COMPOSITE[1], date=ctx.as_of) if c is not None else None,
+            "rows": rows, "takeaway": take, "reason": None if c is not None else take.rstrip("."),
             "charts": {"apr": apr_chart, "z": z_chart, "positioning": positioning_chart,
                        "premium": premium_chart}}

@@ -10,7 +10,7 @@ import polars as pl
 
 from reports.figures import COLORS, Figure, style, to_div, trading_days, vline
 from reports.formatting import fmt
-from reports.sections import Context, key
+from reports.sections import Blank, Context, key, why
 
 # Strikes drawn in the by-strike chart: within this share of spot (a display window only).
 STRIKE_WINDOW = 0.08
@@ -36,11 +36,14 @@ def build(ctx: Context) -> dict | None:
     night = wh.sql("select * from core.gamma_daily where underlying = 'SPX' and preset = ? and date = ?",
                    [preset, d])
     if night.is_empty():
-        return None
+        reason = why(ctx, "gamma", f"no SPX chain for {d}: no dealer-gamma row")
+        return {"g": Blank(), "rk": None, "charts": Blank(), "takeaway": "", "reason": reason, "by_expiry": [],
+                "preset": preset, "method": CONVENTIONS.get(preset, "custom conventions (see core.gamma_daily.preset)"),
+                "others_flips": []}
     g = night.row(0, named=True)
     rk = key(date=d, underlying="SPX", preset=preset)
     spot = g["spot"]
-    charts = {}
+    charts = Blank()
 
     # -- profile: net GEX if spot moved, with spot and flip marked
     prof = wh.sql("select spot_level, call_gex_usd_per_pct, put_gex_usd_per_pct, net_gex_usd_per_pct from core.gamma_profile "
@@ -160,7 +163,7 @@ def build(ctx: Context) -> dict | None:
             if g["flip_search_low"] is not None else ""
     take += "."
     return {
-        "g": g, "rk": rk, "charts": charts, "takeaway": take,
+        "g": g, "rk": rk, "charts": charts, "takeaway": take, "reason": None,
         "by_expiry": [{**r, "rk": key(date=d, underlying="SPX", preset=preset, root=r["root"],
                                       expiry=r["expiry"])} for r in by_exp.to_dicts()],
         "preset": preset,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from reports.figures import COLORS, Figure, style, to_div
-from reports.sections import Context
+from reports.sections import Blank, Context, why
 from warehouse import queries
 
 COMPONENTS = (
@@ -86,25 +86,38 @@ def _moved(ctx: Context, sig: dict | None) -> str | None:
     return f"since {before['date']}: {sig['unwind_score'] - before['unwind_score']:+.1f} ({what})"
 
 
-def build(ctx: Context) -> dict | None:
+def _missing(ctx: Context, gamma: dict | None, sig: dict | None, rec: dict | None) -> str | None:
+    """Why tiles show "–" tonight: the rows the warehouse lacks for the night (stale first)."""
+    d = ctx.as_of
+    gone = ([f"no SPX chain for {d}"] if gamma is None else []) + \
+        ([f"no unwind-score row for {d}"] if sig is None else []) + \
+        ([f"no recommendation for {d}"] if rec is None else [])
+    if not gone:
+        return None
+    return why(ctx, "headline", "; ".join(gone))
+
+
+def build(ctx: Context) -> dict:
     gamma = _one(ctx, "select * from core.gamma_daily where date = ? and underlying = 'SPX' and preset = ?",
                  [ctx.as_of, ctx.preset])
     sig = _one(ctx, "select * from core.signals_daily where date = ?", [ctx.as_of])
     rec = _one(ctx, "select * from core.recommendations where as_of = ?", [ctx.as_of])
-    if gamma is None and sig is None and rec is None:
-        return None
+    reason = _missing(ctx, gamma, sig, rec)
     failures = _audit_failures(ctx)
     untrusted = None
     if failures or (rec is not None and rec["status"] == "untrusted"):
         untrusted = {"reason": (rec or {}).get("skip_reason") or f"{len(failures)} critical check(s) failed",
                      "checks": failures}
+        # nothing read from untrusted data is shown: the tiles keep their places with "–"
+        gamma, sig = None, None
+        rec = {"status": "untrusted", "skip_reason": untrusted["reason"]}
     components = []
-    if sig is not None:
-        for name, label, metrics in COMPONENTS:
-            components.append({"name": name, "label": label, "score": sig[f"{name}_score"],
-                               "pts": sig[f"{name}_score_pts"],
-                               "metrics": [{"col": c, "label": lab, "kind": k, "value": sig[c]}
-                                           for c, lab, k in metrics]})
+    for name, label, metrics in COMPONENTS:
+        row = sig or {}
+        components.append({"name": name, "label": label, "score": row.get(f"{name}_score"),
+                           "pts": row.get(f"{name}_score_pts"),
+                           "metrics": [{"col": c, "label": lab, "kind": k, "value": row.get(c)}
+                                       for c, lab, k in metrics]})
     legs, rationale, chart = [], [], None
     if rec is not None and untrusted is None and rec["status"] == "ok":
         legs = ctx.wh.sql("select * from core.recommendation_legs where as_of = ? order by "
@@ -121,8 +134,12 @@ def build(ctx: Context) -> dict | None:
                                    for v in vals)
     evidence = ctx.wh.sql("select * from core.signal_evidence where as_of = ? order by "
                           "case regime when 'calm' then 0 when 'crowded' then 1 when 'unwinding' then 2 "
-                          "when 'recovery' then 3 else 4 end, horizon_sessions", [ctx.as_of]).to_dicts()
-    return {"gamma": gamma, "signal": sig, "rec": rec, "untrusted": untrusted, "components": components,
+                          "when 'recovery' then 3 else 4 end, horizon_sessions", [ctx.as_of]).to_dicts() \
+        if untrusted is None else []
+    rec_ok = rec is not None and untrusted is None and rec["status"] == "ok"
+    return {"gamma": Blank(gamma or {}), "signal": Blank(sig or {}), "rec": Blank(rec or {}),
+            "rec_tiles": Blank(rec if rec_ok else {}),
+            "has_signal": sig is not None, "reason": reason, "untrusted": untrusted, "components": components,
             "moved": _moved(ctx, sig),
             "legs": legs, "payoff_chart": chart, "rationale": rationale, "evidence": evidence,
             "source_table": "core.recommendations"}

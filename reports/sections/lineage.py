@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from reports.sections import Context
+from reports.sections import Context, why
 from warehouse.queries import run_strategy
 from warehouse.reads import files_for_date
 
 
-def build(ctx: Context) -> dict | None:
+def build(ctx: Context) -> dict:
     files = files_for_date(ctx.wh, ctx.as_of).to_dicts()
     bad = [f for f in files if f["status"] not in ("loaded", "superseded")]
     rows = sum(f["rows_written"] or 0 for f in files)
@@ -16,4 +16,5 @@ def build(ctx: Context) -> dict | None:
     strategy = run_strategy(ctx.wh, ctx.run.get("run_id"), ctx.as_of)
     settings = None if strategy is None else (
         "; ".join(f"{k} = {v}" for k, v in sorted(strategy.items())) or "all at their defaults")
-    return {"run": ctx.run, "files": files, "takeaway": take, "settings": settings}
+    reason = None if files else why(ctx, "lineage", f"no file carried rows dated {ctx.as_of} into the warehouse")
+    return {"run": ctx.run, "files": files, "takeaway": take, "settings": settings, "reason": reason}

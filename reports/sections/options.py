@@ -11,19 +11,23 @@ import polars as pl
 
 from reports.figures import COLORS, Figure, style, to_div
 from reports.formatting import fmt
-from reports.sections import Context, key
+from reports.sections import Context, key, why
 
 ROOT_ORDER = ("SPXW", "SPX")  # one row per expiry on the charts: SPXW (PM) when both list it
 MAX_CHART_DTE = 400            # LEAPS quotes are thin: the charts stop at ~13 months
 
 
-def build(ctx: Context) -> dict | None:
+def _empty(reason: str) -> dict:
+    return {"rows": [], "takeaway": "", "reason": reason, "charts": {}, "arbs": None, "cost": None}
+
+
+def build(ctx: Context) -> dict:
     if not ctx.has("core.parity_daily"):
-        return None
+        return _empty(why(ctx, "options", "no parity table in this warehouse yet"))
     night = ctx.wh.sql("select * from core.parity_daily where quote_date = ? order by expiry, root",
                        [ctx.as_of])
     if night.is_empty():
-        return None
+        return _empty(why(ctx, "options", f"no SPX chain for {ctx.as_of}: no put-call parity row"))
     rank = {r: i for i, r in enumerate(ROOT_ORDER)}
     curve = (night.with_columns(_rank=pl.col("root").replace_strict(rank, default=9))
              .sort("expiry", "_rank").unique("expiry", keep="first", maintain_order=True)
@@ -78,5 +82,5 @@ def build(ctx: Context) -> dict | None:
                  + (f" (rate {fmt(mm['rate_implied'], 'apr')})" if mm["rate_implied"] is not None else "") + "; ")
     take += (f"{arbs} pair(s) would have been arbitrage at the quotes after costs" if arbs else
              f"no conversion or reversal pays after costs (best {fmt(worst, 'signed2')} pts)")
-    return {"rows": rows, "takeaway": take + ".", "charts": charts, "arbs": arbs,
+    return {"rows": rows, "takeaway": take + ".", "reason": None, "charts": charts, "arbs": arbs,
             "cost": night["cost_per_pair_pts"][0]}

@@ -12,7 +12,7 @@ import polars as pl
 
 from reports.figures import COLORS, Figure, style, to_div, trading_days
 from reports.formatting import fmt
-from reports.sections import Context, key
+from reports.sections import Blank, Context, key, why
 
 MONTH_AGO_DAYS = 30  # "a month ago": the last session on or before as_of - 30 calendar days
 # Nominal maturities of the Cboe indices, calendar days (VIX9D 9, VIX 30, VIX3M 93).
@@ -25,11 +25,12 @@ def _vx_curve(ctx: Context, day) -> pl.DataFrame:
         "and not weekly and settle > 0 and expiry > trade_date order by expiry", [day])
 
 
-def build(ctx: Context) -> dict | None:
+def build(ctx: Context) -> dict:
     h = ctx.wh.sql("select * from core.vol_daily where date <= ? order by date", [ctx.as_of])
     now = h.filter(pl.col("date") == ctx.as_of)
     if now.is_empty():
-        return None
+        reason = why(ctx, "volatility", f"no VIX term structure for {ctx.as_of}")
+        return {"v": Blank(), "m": None, "rk": None, "charts": {}, "takeaway": "", "reason": reason}
     v = now.row(0, named=True)
     back = h.filter(pl.col("date") <= ctx.as_of - timedelta(days=MONTH_AGO_DAYS))
     m = back.row(-1, named=True) if back.height else None
@@ -115,4 +116,4 @@ def build(ctx: Context) -> dict | None:
         take += f"; implied over realized {fmt(v['iv_rv_spread_vol_pts'], 'signed1')} pts"
     if m is not None and m["vix"] is not None and v["vix"] is not None:
         take += f" (VIX {m['vix']:.2f} a month ago)"
-    return {"v": v, "m": m, "rk": rk, "charts": charts, "takeaway": take + "."}
+    return {"v": v, "m": m, "rk": rk, "charts": charts, "takeaway": take + ".", "reason": None}

@@ -166,9 +166,10 @@ def _int(q: dict, key: str, default: int) -> int:
 
 def paged_routes(folder: Path) -> list[Route]:
     """Routes for the recorded full funding lists in `folder` that honour each API's window and
-    page parameters: Binance startTime/endTime/limit (oldest first), Bybit startTime/endTime/limit
-    (newest first), OKX after/before/limit (newest first), Hyperliquid startTime/endTime (oldest
-    first, HYPERLIQUID_PAGE at most)."""
+    page parameters: Binance startTime/endTime/limit (oldest first; its open-interest history
+    too, 500 at most), Bybit startTime/endTime/limit (newest first), OKX after/before/limit (newest
+    first; its liquidation fills too, 100 at most), Hyperliquid startTime/endTime (oldest first,
+    HYPERLIQUID_PAGE at most)."""
     big = 1 << 62
     routes: list[Route] = []
 
@@ -210,6 +211,30 @@ def paged_routes(folder: Path) -> list[Route]:
             doc["data"] = [r for r in rows if before < int(r["fundingTime"]) < after][:lim]
             return _reply(doc)
         routes.append(Route("GET", rf"^https://www\.okx\.com/api/v5/public/funding-rate-history\?(.*&)?instId={inst}\b", okx))
+
+    for path in sorted(folder.glob("binance/openInterestHist_*.json")):
+        sym = path.stem.split("_", 1)[1]
+
+        def binance_oi(req: Request, path=path) -> Reply:
+            q = req.query
+            lo, hi, lim = _int(q, "startTime", 0), _int(q, "endTime", big), min(_int(q, "limit", 30), 500)
+            rows = sorted(load(path), key=lambda r: r["timestamp"])
+            return _reply([r for r in rows if lo <= r["timestamp"] <= hi][:lim])
+        routes.append(Route("GET", rf"^https://fapi\.binance\.com/futures/data/openInterestHist\?(.*&)?symbol={sym}\b",
+                            binance_oi))
+
+    for path in sorted(folder.glob("okx/liquidations_*.json")):
+        family = path.stem.split("_", 1)[1]
+
+        def okx_liq(req: Request, path=path) -> Reply:
+            q, doc = req.query, load(path)
+            after, before, lim = _int(q, "after", big), _int(q, "before", -1), min(_int(q, "limit", 100), 100)
+            for block in doc["data"]:
+                rows = sorted(block["details"], key=lambda r: -int(r["ts"]))
+                block["details"] = [r for r in rows if before < int(r["ts"]) < after][:lim]
+            return _reply(doc)
+        routes.append(Route("GET", rf"^https://www\.okx\.com/api/v5/public/liquidation-orders\?(.*&)?instFamily={family}\b",
+                            okx_liq))
 
     for path in sorted(folder.glob("hyperliquid/fundingHistory_*.json")):
         coin = path.stem.split("_", 1)[1]

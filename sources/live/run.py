@@ -48,6 +48,11 @@ class LivePlan:
     funding_assets: tuple[str, ...] = ("BTC", "ETH")
     history_days: int = 400
     funding_days: int = 120
+    oi_venues: tuple[str, ...] = ("binance",)  # ccxt fetch_open_interest_history (Binance keeps 30 days)
+    liquidation_venues: tuple[str, ...] = ("okx",)  # positioning.LIQUIDATION_VENUES
+    positioning_assets: tuple[str, ...] = ("BTC", "ETH")
+    oi_days: int = 30
+    liquidation_days: int = 7
     timeout_s: float = 20.0
     attempts: int = 3
     backoff_s: float = 2.0
@@ -59,7 +64,7 @@ class LivePlan:
 
 @dataclass
 class Item:
-    key: str  # e.g. cboe:SPX, yahoo:^GSPC, yahoo-chain:SPY, funding:bybit:BTC
+    key: str  # e.g. cboe:SPX, yahoo:^GSPC, yahoo-chain:SPY, funding:bybit:BTC, oi:binance:BTC
     provider: str  # cboe | yahoo | binance | bybit | okx | hyperliquid
     label: str
     sections: tuple[str, ...]  # report sections it feeds (stale when it does not come)
@@ -69,6 +74,7 @@ class Item:
         parts = self.key.lower().split(":")
         return {self.key.lower(), self.provider, parts[0], *(p.lstrip("^") for p in parts[1:]),
                 *parts[1:], "funding" if parts[0] == "funding" else "",
+                "positioning" if parts[0] in ("oi", "liquidations") else "",
                 "chains" if "chain" in parts[0] or parts[0] == "cboe" else "",
                 "history" if parts[0] == "yahoo" else ""} - {""}
 
@@ -92,7 +98,7 @@ class FetchedFile:
                 "via": self.via, "item": self.item, "what": self.what,
                 **({"warning": self.warning} if self.warning else {}),
                 **{k: v for k, v in self.meta.items() if k in ("tool", "interval_from", "market_interval_h",
-                                                                 "expiries", "contracts", "events",
+                                                                 "expiries", "contracts", "events", "rows",
                                                                  "bars", "one_sided_contracts_left_out")}}
 
     def line(self) -> str:
@@ -243,31 +249,56 @@ class _Run:
         label = f"Yahoo {ticker} chain" + (f" (for {fallback_for})" if fallback_for else "")
         return Item(f"yahoo-chain:{ticker}", "yahoo", label, sections, run)
 
+    def venue(self, venue_name: str) -> Any:
+        """The venue's ccxt exchange, made once: funding, open interest and liquidations of a
+        venue share its session, its loaded markets and its pacing."""
+        from sources.live import funding
+
+        venue = self.venues.get(venue_name)
+        if venue is None:
+            host = funding.VENUES[venue_name]["host"]
+            session, meter = self.session(venue_name)
+            call = self.retry(lambda e, since: funding.classify(e, meter, since, host))
+            venue = funding.Venue(venue_name, funding.make_exchange(venue_name, session,
+                                                                   self.plan.timeout_s), meter, call)
+            self.venues[venue_name] = venue
+        return venue
+
     def funding_item(self, venue_name: str, asset: str) -> Item:
         from sources.live import funding
-        from sources.live.funding import VENUES
-
-        host = VENUES[venue_name]["host"]
 
         def run() -> list[Payload]:
-            venue = self.venues.get(venue_name)
-            if venue is None:
-                session, meter = self.session(venue_name)
-                call = self.retry(lambda e, since: funding.classify(e, meter, since, host))
-                venue = funding.Venue(venue_name, funding.make_exchange(venue_name, session,
-                                                                       self.plan.timeout_s), meter, call)
-                self.venues[venue_name] = venue
-            return [funding.fetch_funding(venue, asset, self.as_of, self.plan.funding_days,
+            return [funding.fetch_funding(self.venue(venue_name), asset, self.as_of, self.plan.funding_days,
                                           close_utc=_close(self.as_of))]
         return Item(f"funding:{venue_name}:{asset.upper()}", venue_name,
                     f"{venue_name} {asset.upper()} funding", ("funding",), run)
+
+    def oi_item(self, venue_name: str, asset: str) -> Item:
+        from sources.live import positioning
+
+        def run() -> list[Payload]:
+            return [positioning.fetch_open_interest(self.venue(venue_name), asset, self.as_of,
+                                                    self.plan.oi_days, close_utc=_close(self.as_of))]
+        return Item(f"oi:{venue_name}:{asset.upper()}", venue_name,
+                    f"{venue_name} {asset.upper()} open interest", ("funding",), run)
+
+    def liquidation_item(self, venue_name: str, asset: str) -> Item:
+        from sources.live import positioning
+
+        def run() -> list[Payload]:
+            return [positioning.fetch_liquidations(self.venue(venue_name), asset, self.as_of,
+                                                   self.plan.liquidation_days, close_utc=_close(self.as_of))]
+        return Item(f"liquidations:{venue_name}:{asset.upper()}", venue_name,
+                    f"{venue_name} {asset.upper()} liquidations", ("funding",), run)
 
     def items(self) -> list[Item]:
         p = self.plan
         return ([self.cboe_item(s) for s in p.cboe_chains]
                 + [self.yahoo_history_item(t) for t in p.yahoo_history]
                 + [self.yahoo_chain_item(t) for t in p.yahoo_chains]
-                + [self.funding_item(v, a) for v in p.funding_venues for a in p.funding_assets])
+                + [self.funding_item(v, a) for v in p.funding_venues for a in p.funding_assets]
+                + [self.oi_item(v, a) for v in p.oi_venues for a in p.positioning_assets]
+                + [self.liquidation_item(v, a) for v in p.liquidation_venues for a in p.positioning_assets])
 
 
 def _classify_plain(exc: BaseException, meter: Meter, since: int, host: str) -> LiveError:

@@ -5,7 +5,7 @@ report); offline it fails with one line, never a traceback."""
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -74,11 +74,11 @@ def test_nightly_source_live_end_to_end(prefect_harness, tmp_path, monkeypatch):
     home = tmp_path / "home"
     s = nightly(as_of=NIGHT, source="live", home=home)
     assert s.status == "ok", (s.failed, s.messages)
-    assert s.files == 15 and s.quarantined == 0
+    assert s.files == 19 and s.quarantined == 0
     assert s.report == home / "reports" / "2026-05-20.html" and s.report.exists()
     with Warehouse.open(home / "warehouse.duckdb", read_only=True) as wh:
         files = wh.sql("select original_path, format, status, provenance from audit.files")
-        assert files.height == 15 and set(files["status"]) == {"loaded"}
+        assert files.height == 19 and set(files["status"]) == {"loaded"}
         prov = {Path(p).name: json.loads(v) for p, v in files.select("original_path", "provenance").rows()}
         spx = prov["cboe_SPX_delayed_quotes_2026-05-20.json"]
         assert spx["source"] == "cboe" and spx["fetched_at"]
@@ -87,7 +87,9 @@ def test_nightly_source_live_end_to_end(prefect_harness, tmp_path, monkeypatch):
             "https://query2.finance.yahoo.com/v8/finance/chart/^GSPC?range=")
         assert prov["ccxt_bybit_ETH_funding_2026-05-20.json"]["market_interval_h"] == 4
         assert set(files["format"]) == {"cboe_delayed_json", "cboe_quotedata", "yfinance_csv",
-                                        "ccxt_funding_history"}
+                                        "ccxt_funding_history", "ccxt_open_interest_history", "ccxt_liquidations"}
+        assert prov["ccxt_okx_BTC_liquidations_2026-05-20.json"]["url"].startswith(
+            "https://www.okx.com/api/v5/public/liquidation-orders?instType=SWAP&instFamily=BTC-USDT")
         assert wh.scalar("select count(*) from raw.option_quotes where quote_date = ? and underlying = 'SPX'",
                          [NIGHT]) == 250
         assert wh.scalar("select spot from core.gamma_daily where date = ? and underlying = 'SPX'",
@@ -95,6 +97,19 @@ def test_nightly_source_live_end_to_end(prefect_harness, tmp_path, monkeypatch):
         venues = wh.sql("select distinct venue from raw.funding_rates order by 1")["venue"].to_list()
         assert venues == ["binance", "bybit", "hyperliquid", "okx"]
         assert wh.scalar("select count(*) from core.vol_daily where date = ?", [NIGHT]) == 1
+        # the fetched positioning reaches core.funding_daily: the funding day (Tuesday's 16:00 ET
+        # close to tonight's) sums the recorded OKX fills; Binance's OI is its last hourly row
+        okx = json.loads((LIVE / "okx" / "liquidations_BTC-USDT.json").read_text())["data"][0]["details"]
+        lo, hi = int(datetime(2026, 5, 19, 20, tzinfo=UTC).timestamp() * 1000), int(datetime(
+            2026, 5, 20, 20, tzinfo=UTC).timestamp() * 1000)
+        longs = sum(int(d["sz"]) * 0.01 * float(d["bkPx"]) for d in okx
+                    if d["posSide"] == "long" and lo < int(d["ts"]) <= hi)
+        row = wh.sql("select liquidations_long_usd, open_interest_usd from core.funding_daily "
+                     "where date = ? and venue = 'okx' and symbol = 'BTC'", [NIGHT]).row(0)
+        assert longs > 0 and row[0] == pytest.approx(longs)
+        oi = json.loads((LIVE / "binance" / "openInterestHist_BTCUSDT.json").read_text())[-1]
+        assert wh.scalar("select open_interest_usd from core.funding_daily where date = ? and venue = 'binance' "
+                         "and symbol = 'BTC'", [NIGHT]) == pytest.approx(float(oi["sumOpenInterestValue"]))
 
 
 def test_nightly_live_offline_fails_in_one_line_and_records_the_run(prefect_harness, tmp_path, monkeypatch):

@@ -130,32 +130,30 @@ def test_tearsheet_is_written_offline_from_the_metrics_rows(tmp_path):
     assert "ALVH" in body and "SPX" in body and "Plain IC" in body
 
 
-# The market and backtest sections (the headline, quality and lineage say their own thing).
-DATA_SECTIONS = ("gamma", "breadth", "funding", "volatility", "events", "backtest")
-
-
 def test_every_section_survives_an_empty_warehouse(tmp_path):
     wh = Warehouse.memory()
     ctx = sections.Context(wh=wh, as_of=date(2026, 3, 2), reports_dir=tmp_path)
     built = {name: mod.build(ctx) for name, mod in sections.modules()}  # nothing raises
-    assert [n for n in DATA_SECTIONS if n != "backtest" and built[n] is not None] == []
-    # the backtest keeps its headings and columns, "–" everywhere and the reason (stable schema)
+    # stable schema: every section keeps its shape, says why it is empty, and holds no row
+    assert [n for n, b in built.items() if b is None] == []
+    assert {n: bool(b.get("reason")) for n, b in built.items() if n != "quality"} == dict.fromkeys(
+        [n for n in sections.ORDER if n != "quality"], True)
+    assert "no SPX chain for 2026-03-02" in built["gamma"]["reason"] and built["gamma"]["by_expiry"] == []
     bt = built["backtest"]
     assert bt["metrics"] == {} and bt["trades"] == [] and [k for k, _ in bt["books"]] == ["alvh", "plain_ic", "spx"]
     assert "no statistics" in bt["reason"]
 
 
-def test_an_empty_warehouse_renders_a_page_that_says_so(tmp_path):
+def test_an_empty_warehouse_renders_every_section_with_dashes_and_why(tmp_path):
     wh = Warehouse.memory()
     page = render_night(wh, date(2026, 3, 2), tmp_path, run=RUN)
     html = page.read_text(encoding="utf-8")
-    for name in DATA_SECTIONS:
-        if name == "backtest":  # same table, every cell "–", and why
-            assert re.search(r'<section class="card" id="backtest">.*?no statistics, no trades.*?'
-                             r'<td class="l">max drawdown, USD</td>', html, re.S)
-            continue
-        assert re.search(rf'<section class="card stale" id="{name}">.*?No data for this section '
-                         r'tonight', html, re.S), name
+    assert "No data for this section" not in html
+    for name in sections.ORDER:
+        body = re.search(rf'<section class="card" id="{name}">(.*?)</section>', html, re.S)
+        assert body and re.search(r'class="muted small why" data-reason="[^"]+">– : ', body.group(1)), name
+    assert re.search(r'<section class="card" id="backtest">.*?no statistics, no trades.*?'
+                     r'<td class="l">max drawdown, USD</td>', html, re.S)
     assert render_index(wh, tmp_path).exists()
 
 

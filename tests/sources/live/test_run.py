@@ -13,7 +13,7 @@ from sources.live.net import LiveFetchError
 from sources.live.recorded import Reply, Route
 from sources.live.run import MANIFEST, fetch_drop, manifest_provenance
 
-ALL = 15  # 2 Cboe chains, 4 Yahoo histories, 1 Yahoo chain, 4 venues x 2 assets
+ALL = 19  # 2 Cboe chains, 4 Yahoo histories, 1 Yahoo chain, 4 venues x 2 assets, OI and liquidations x 2
 
 
 def run(plan, night, folder, sessions, fake_time, **kw):
@@ -27,8 +27,8 @@ def test_the_whole_night_lands_as_vendor_files_with_their_provenance(plan, night
     report = run(plan, night, tmp_path / "drop", sessions, fake_time, on_file=seen.append)
     assert report.ok and len(report.files) == ALL and [f.path for f in seen] == [f.path for f in report.files]
     formats = {f.path.name: detect(f.path.read_bytes(), f.path.name).name for f in report.files}
-    assert sorted(set(formats.values())) == ["cboe_delayed_json", "cboe_quotedata",
-                                             "ccxt_funding_history", "yfinance_csv"]
+    assert sorted(set(formats.values())) == ["cboe_delayed_json", "cboe_quotedata", "ccxt_funding_history",
+                                             "ccxt_liquidations", "ccxt_open_interest_history", "yfinance_csv"]
     prov = report.provenance()
     assert set(prov) == {str(f.path) for f in report.files}
     spx = prov[str(tmp_path / "drop" / "cboe_SPX_delayed_quotes_2026-05-20.json")]
@@ -156,3 +156,18 @@ def test_a_fetcher_bug_costs_its_item_only(plan, night, tmp_path, sessions, fake
     assert [f.item for f in r.files] == ["cboe:VIX"]
     assert r.missing[0].reason == ("unexpected KeyError: 'fundingRate' (ALVH_DEBUG=1 alvh fetch --only "
                                    "funding:okx:BTC shows more)")
+
+
+def test_open_interest_and_liquidations_are_items_of_the_night(plan, night, tmp_path, sessions, fake_time):
+    r = run(plan, night, tmp_path / "d", sessions, fake_time, only=["positioning"])
+    assert [f.item for f in r.files] == ["oi:binance:BTC", "oi:binance:ETH", "liquidations:okx:BTC",
+                                         "liquidations:okx:ETH"] and r.ok
+    assert [detect(f.path.read_bytes(), f.path.name).name for f in r.files] == [
+        "ccxt_open_interest_history"] * 2 + ["ccxt_liquidations"] * 2
+    assert r.files[2].path.name == "ccxt_okx_BTC_liquidations_2026-05-20.json"
+    assert r.provenance()[str(r.files[2].path)]["rows"] == 154
+    # the venue's markets are loaded once for both assets
+    okx = [q.url for q in sessions.requests("okx")]
+    assert sum(u.endswith("/public/instruments") for u in okx) == 1
+    only_liq = run(plan, night, tmp_path / "e", sessions, fake_time, only=["liquidations:okx:ETH"])
+    assert [f.item for f in only_liq.files] == ["liquidations:okx:ETH"]
