@@ -476,6 +476,8 @@ def research_surface(
                                                             "report out of sample")] = None,
     fit_until: Annotated[str | None, typer.Option("--fit-until", help="Only --fit chains quoted up to "
                                                   "this date are fitted; later ones are out of sample")] = None,
+    call_wing: Annotated[bool, typer.Option("--call-wing", help="Also fit the call wing's extra "
+                                            "curvature c (docs/research.md)")] = False,
 ) -> None:
     """Fit the VIX/SKEW surface's 3 parameters on real SPX chains; print IV and CNDR-leg errors."""
     until = _date(fit_until, "--fit-until")
@@ -483,7 +485,8 @@ def research_surface(
     def body() -> int:
         from flows.research import print_calibration, surface_calibration
 
-        print_calibration(surface_calibration(fit_chains, check_chains or [], history_dir, until))
+        print_calibration(surface_calibration(fit_chains, check_chains or [], history_dir, until,
+                                              call_wing=call_wing))
         return 0
 
     raise typer.Exit(_guard(body))
