@@ -449,12 +449,13 @@ def research(
                                               "files (Cboe *_History.csv, SPX daily, VIX family, SKEW, CNDR)")],
     start: Annotated[str, typer.Option("--start", help="First date YYYY-MM-DD")] = "1990-01-01",
     end: Annotated[str, typer.Option("--end", help="Last date YYYY-MM-DD")] = "2015-12-31",
-    strategies: Annotated[str, typer.Option(help="Comma-separated: cndr_replica,plain_ic,spx")] =
-    "cndr_replica,plain_ic,spx",
+    strategies: Annotated[str, typer.Option(help="Comma-separated: cndr_replica,alvh,plain_ic,spx")] =
+    "cndr_replica,alvh,plain_ic,spx",
     home: HomeOpt = None,
 ) -> None:
     """Real-history evidence (docs/research.md): land the folder through the readers, run the CNDR
-    replica, the plain condor and SPX on the VIX/SKEW surface, print CNDR tracking."""
+    replica, ALVH, the plain condor and SPX on the VIX/SKEW surface, print CNDR tracking and the
+    unwind score's drawdown evidence, render the Real history page."""
     settings = _settings(home)
     d0, d1 = _date(start, "--start"), _date(end, "--end")
 

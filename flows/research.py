@@ -62,7 +62,9 @@ def run_research(wh: Warehouse, settings: Settings, history_dir: Path, start: da
     from transforms.research.market import market_frame, pick_tbill, tracking
 
     failed = land_history(wh, settings, history_dir, show=show)
-    bars = reads.index_bars_until(wh, end)
+    from transforms.research.market import spx_with_dix_closes
+
+    bars = spx_with_dix_closes(reads.index_bars_until(wh, end), reads.dix_gex_until(wh, end))
     macro = reads.macro_series_all(wh)
     market, rate_source = market_frame(bars, start, end, pick_tbill(macro))
     if market.height == 0:

@@ -138,8 +138,9 @@ def drawdown_onsets(dates: list, close: np.ndarray, threshold_pct: float = 5.0, 
     (onset row, trough row, drawdown %). A row i qualifies when some close in rows i+1..i+within
     is more than threshold_pct % below close[i]; a run of qualifying rows is one episode whose onset
     is the run's first row (the last close before the fall) and whose trough is the lowest close
-    within `within` sessions of any row of the run. Rows without `within` sessions ahead do not
-    qualify (the outcome is unknown)."""
+    within `within` sessions of any row of the run. A new episode starts only after the previous
+    trough (a fall already under way is not a new one). Rows without `within` sessions ahead do
+    not qualify (the outcome is unknown)."""
     n = len(close)
     if n <= within:
         return []
@@ -161,7 +162,7 @@ def drawdown_onsets(dates: list, close: np.ndarray, threshold_pct: float = 5.0, 
         seg = close[i: min(j + within, n - 1) + 1]
         t = i + int(np.nanargmin(seg))
         out.append((i, t, 100.0 * (close[t] / close[i] - 1.0)))
-        i = j + 1
+        i = max(j, t) + 1
     return out
 
 

@@ -101,3 +101,16 @@ def tracking(replica: pl.DataFrame, index_levels: pl.DataFrame) -> tuple[dict, p
         "years_within_2pts": int((yj["diff_pts"].abs() <= 2.0).sum()) if yj.height else 0,
     }
     return summary, yj
+
+
+def spx_with_dix_closes(index_bars: pl.DataFrame, dix: pl.DataFrame | None) -> pl.DataFrame:
+    """raw.index_bars plus SPX close-only rows from SqueezeMetrics' `price` (the S&P 500 close) on
+    dates no SPX file covers (the DIX file runs to 2026 where the SPX downloads stop earlier)."""
+    if dix is None or dix.is_empty():
+        return index_bars
+    have = index_bars.filter(pl.col("symbol") == "SPX").select("date")
+    extra = (dix.select("date", close=pl.col("price").cast(pl.Float64)).join(have, on="date", how="anti")
+             .with_columns(symbol=pl.lit("SPX"), open=pl.lit(None, pl.Float64)))
+    return pl.concat([index_bars, extra.select(index_bars.columns)], how="vertical_relaxed") \
+        if extra.height else index_bars
+
