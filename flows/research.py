@@ -117,7 +117,10 @@ def run_research(wh: Warehouse, settings: Settings, history_dir: Path, start: da
         summary, per_year = tracking(rep, cndr.select("date", "close"))
 
     sig_run = sig.filter(pl.col("date").is_between(start, end)) if sig.height else sig
-    episodes, evidence = drawdown_evidence(sig_run) if sig_run.height else (None, None)
+    episodes, evidence = None, None
+    if sig_run.height:
+        episodes, evidence = drawdown_evidence(sig_run)
+        evidence = pl.concat([evidence, drawdown_evidence(sig_run, score_col="unwind_score_raw")[1]])
     coverage = component_coverage(sig_run) if sig_run.height else None
 
     tracked = per_year.with_columns(run_id=pl.lit(run_id), benchmark=pl.lit("CNDR"),
@@ -245,16 +248,18 @@ def print_evidence(res: ResearchResult) -> None:
     if res.evidence is None or res.evidence.is_empty():
         console.info("  drawdown evidence: no score history for this period")
         return
-    ev = {r["group"]: r for r in res.evidence.iter_rows(named=True)}
-    pre, oth = ev["before_drawdown"], ev["other"]
+    ev = {(r["score"], r["group"]): r for r in res.evidence.iter_rows(named=True)}
 
     def f(x, nd=1):
         return "-" if x is None else f"{x:.{nd}f}"
-    console.info(f"  drawdown evidence: {pre['episodes']} SPX drawdowns > 5 % within 10 sessions; score in the "
-                 f"10 sessions before them: mean {f(pre['score_mean'])}, median {f(pre['score_median'])}, "
-                 f">= 50 on {_pct(pre['share_elevated'], 0)} ({pre['sessions_with_score']} sessions with a score)"
-                 f"; all other sessions: mean {f(oth['score_mean'])}, median {f(oth['score_median'])}, >= 50 on "
-                 f"{_pct(oth['share_elevated'], 0)} ({oth['sessions_with_score']}); AUC {f(pre['auc'], 3)}")
+    for score in ("unwind_score", "unwind_score_raw"):
+        pre, oth = ev[(score, "before_drawdown")], ev[(score, "other")]
+        console.info(f"  drawdown evidence ({score}): {pre['episodes']} SPX drawdowns > 5 % within 10 sessions; "
+                     f"score in the 10 sessions before them: mean {f(pre['score_mean'])}, median "
+                     f"{f(pre['score_median'])}, >= 50 on {_pct(pre['share_elevated'], 0)} "
+                     f"({pre['sessions_with_score']} sessions with a score); all other sessions: mean "
+                     f"{f(oth['score_mean'])}, median {f(oth['score_median'])}, >= 50 on "
+                     f"{_pct(oth['share_elevated'], 0)} ({oth['sessions_with_score']}); AUC {f(pre['auc'], 3)}")
 
 
 def research(history_dir: Path, start: date, end: date, home: Path | None = None,

@@ -28,16 +28,13 @@ COLORS = {"alvh": "#1f3b73", "plain_ic": "#9ca3af", "spx": "#b45309", "cndr_repl
 
 def latest_run(wh: Warehouse) -> str | None:
     """The run with the latest period end (then the longest), None without any research run."""
-    if "research.metrics" not in set(wh.tables()):
-        return None
     r = wh.sql("select run_id from research.metrics group by run_id "
                "order by max(end_date) desc, min(start_date), run_id limit 1")
     return r["run_id"][0] if r.height else None
 
 
 def _rows(wh: Warehouse, table: str, run_id: str, order: str) -> list[dict]:
-    if table not in set(wh.tables()):
-        return []
+    # research.* tables exist in every home (warehouse/ddl/60_research.sql)
     return wh.sql(f"select * from {table} where run_id = ? order by {order}", [run_id]).rows(named=True)
 
 
@@ -128,7 +125,7 @@ def render_research(wh: Warehouse, reports_dir: Path, run_id: str | None = None,
         period=(head.get("history_from"), head.get("history_to")), rate_source=head.get("rate_source"),
         tracking=(_rows(wh, "research.tracking_summary", run_id, "benchmark") or [None])[0],
         per_year=_rows(wh, "research.tracking", run_id, "year"),
-        evidence={r["group"]: r for r in _rows(wh, "research.drawdown_evidence", run_id, '"group"')},
+        evidence=_rows(wh, "research.drawdown_evidence", run_id, 'score, "group"'),
         episodes=_rows(wh, "research.drawdown_episodes", run_id, "onset"),
         coverage=_rows(wh, "research.coverage", run_id, "component"),
         chart=_equity_figure(wh, run_id), tearsheet=TEARSHEET if ts is not None else None)

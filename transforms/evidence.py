@@ -167,12 +167,14 @@ def drawdown_onsets(dates: list, close: np.ndarray, threshold_pct: float = 5.0, 
 
 
 def drawdown_evidence(signals: pl.DataFrame, threshold_pct: float = 5.0, within: int = 10,
-                      before: int = 10, elevated: float = 50.0) -> tuple[pl.DataFrame, pl.DataFrame]:
+                      before: int = 10, elevated: float = 50.0, score_col: str = "unwind_score"
+                      ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The unwind score before every SPX drawdown of more than `threshold_pct` % within `within`
     sessions versus all other sessions.
 
     `signals`: date, spx_close, unwind_score, coverage (core.signals_daily shape), one row per
-    session. "Before" = the `before` sessions ending at the onset (the score known at each close
+    session; `score_col` names the score judged (unwind_score_raw: the components present,
+    without the coverage shrinkage). "Before" = the `before` sessions ending at the onset (the score known at each close
     before the fall). Returns (episodes: DRAWDOWN_EPISODE_SCHEMA, summary: one row per group
     'before_drawdown' / 'other' with sessions, sessions_with_score, score mean/median/p90, share of
     sessions with the score >= `elevated`, mean coverage) and, on the 'before_drawdown' row, the
@@ -181,7 +183,7 @@ def drawdown_evidence(signals: pl.DataFrame, threshold_pct: float = 5.0, within:
     s = signals.sort("date").filter(pl.col("spx_close").is_not_null())
     dates = s["date"].to_list()
     close = s["spx_close"].to_numpy().astype(float)
-    score = s["unwind_score"].fill_null(np.nan).to_numpy().astype(float)
+    score = s[score_col].fill_null(np.nan).to_numpy().astype(float)
     cov = (s["coverage"].fill_null(np.nan).to_numpy().astype(float) if "coverage" in s.columns
            else np.full(len(dates), np.nan))
     eps = drawdown_onsets(dates, close, threshold_pct, within)
@@ -204,7 +206,7 @@ def drawdown_evidence(signals: pl.DataFrame, threshold_pct: float = 5.0, within:
         sc = score[mask]
         ok = sc[np.isfinite(sc)]
         c = cov[mask]
-        return {"group": name, "episodes": len(eps), "sessions": int(mask.sum()), "sessions_with_score": ok.size,
+        return {"score": score_col, "group": name, "episodes": len(eps), "sessions": int(mask.sum()), "sessions_with_score": ok.size,
                 "score_mean": float(ok.mean()) if ok.size else None,
                 "score_median": float(np.median(ok)) if ok.size else None,
                 "score_p90": float(np.quantile(ok, 0.9)) if ok.size else None,
@@ -221,7 +223,7 @@ def drawdown_evidence(signals: pl.DataFrame, threshold_pct: float = 5.0, within:
         auc = float((r[: a.size].sum() - a.size * (a.size + 1) / 2) / (a.size * b.size))
     pre["auc"], other["auc"] = auc, None
     summary = pl.DataFrame([pre, other], schema={
-        "group": pl.String, "episodes": pl.Int64, "sessions": pl.Int64, "sessions_with_score": pl.Int64,
+        "score": pl.String, "group": pl.String, "episodes": pl.Int64, "sessions": pl.Int64, "sessions_with_score": pl.Int64,
         "score_mean": pl.Float64, "score_median": pl.Float64, "score_p90": pl.Float64,
         "share_elevated": pl.Float64, "coverage_mean": pl.Float64, "auc": pl.Float64})
     return episodes, summary

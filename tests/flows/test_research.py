@@ -68,9 +68,9 @@ def test_the_score_from_real_inputs_says_what_it_rests_on(run):
     missing = wh.sql("select distinct components_missing from research.signals "
                      "where gamma_score is not null").rows()
     assert missing == [("funding,breadth,events",)]
-    ev = {r[0]: r for r in wh.sql('select "group", sessions, auc from research.drawdown_evidence').rows()}
-    assert set(ev) == {"before_drawdown", "other"}
-    assert ev["before_drawdown"][1] + ev["other"][1] == 82
+    ev = {r[:2]: r for r in wh.sql('select score, "group", sessions, auc from research.drawdown_evidence').rows()}
+    assert set(ev) == {(s, g) for s in ("unwind_score", "unwind_score_raw") for g in ("before_drawdown", "other")}
+    assert ev[("unwind_score", "before_drawdown")][2] + ev[("unwind_score", "other")][2] == 82
 
 
 def test_alvh_trades_follow_the_regime_and_the_engines_rules(run):
@@ -89,7 +89,14 @@ def test_the_real_history_page_renders_from_the_research_tables(run, tmp_path):
     wh, res = run
     page = render_research(wh, tmp_path, res.run_id)
     html = page.read_text()
-    for text in ("Real history", "CNDR tracking", "ALVH", "Plain IC", "CNDR replica", "CNDR (Cboe)", "SPX",
-                 "before real drawdowns", "research-tearsheet.html"):
+    for text in ("Real history", "2015-01-01 to 2015-04-30", "Plain IC", "CNDR replica", "CNDR (Cboe)",
+                 "built-in annual averages", "research-tearsheet.html", "fig-research-equity",
+                 "unwind_score_raw", "10 before a drawdown", "volatility"):
         assert text in html, text
+    # every book's CAGR is a stored value, shown with its source
+    cagr = dict(wh.sql("select strategy, cagr from research.metrics where run_id = ?", [res.run_id]).rows())
+    for v in cagr.values():
+        assert f'data-source="research.metrics.cagr" data-value="{v}"' in html
+    months = wh.sql("select months from research.tracking_summary where run_id = ?", [res.run_id]).item()
+    assert f"over {months} months" in html
     assert (tmp_path / "research-tearsheet.html").exists()

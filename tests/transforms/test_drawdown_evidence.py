@@ -59,3 +59,4 @@ def test_no_drawdown_no_episode_and_no_auc():
     assert episodes.is_empty()
     s = {r["group"]: r for r in summary.iter_rows(named=True)}
     assert s["before_drawdown"]["sessions"] == 0 and s["before_drawdown"]["auc"] is None
+    assert summary["score"].unique().to_list() == ["unwind_score"]

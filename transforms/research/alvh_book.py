@@ -25,7 +25,8 @@ from transforms.signals import SignalParams, signals_daily
 WEEKLY_START = date(2005, 10, 28)
 MONTHLY_HORIZON_DAYS = 45  # AlvhParams.max_dte: no expiry further out can be chosen
 WEEKLY_HORIZON_DAYS = 24  # with weeklies the 14-day target is always met within 17 days
-Z_SPAN = 3.0  # strikes listed out to +-3 ATM standard deviations (beyond: worth ~0 or intrinsic)
+Z_SPAN = 3.0  # strikes listed out to 3 ATM standard deviations out of the money (beyond: worth ~0)
+Z_ITM = 1.0  # and 1 in the money (deeper: the engine marks a missing strike at its intrinsic value)
 STRIKE_STEP = 5.0
 WING_REF_SPOT = 6000.0  # the level AlvhParams.wing_width_pts (50 points) was chosen at
 
@@ -59,8 +60,9 @@ def listed_expiries(sessions: list[date]) -> pl.DataFrame:
 def surface_chain(market: pl.DataFrame, params: sf.SurfaceParams | None = None) -> pl.DataFrame:
     """One raw.option_quotes-shaped chain per session of `market` (transforms/research/condor.py's
     market frame), priced on the surface: every listed expiry 1..45 days out (weeklies 1..24),
-    strikes on a 5-point grid within +-3 ATM standard deviations of the forward, bid = ask = the
-    surface mid, iv and delta (forward delta) from the surface. Columns QUOTE_COLUMNS."""
+    strikes on a 5-point grid from 3 ATM standard deviations out of the money to 1 in the money
+    (per right), bid = ask = the surface mid, iv and delta (forward delta) from the surface.
+    Columns QUOTE_COLUMNS (root, right, underlying as categoricals: millions of rows)."""
     p = params or sf.SurfaceParams()
     exps = listed_expiries(market["date"].to_list())
     e_dates = exps["expiry"].to_list()
@@ -83,21 +85,24 @@ def surface_chain(market: pl.DataFrame, params: sf.SurfaceParams | None = None) 
             k = np.arange(lo, hi + STRIKE_STEP / 2, STRIKE_STEP)
             if k.size == 0:
                 continue
-            iv = sf.surface_iv(np.log(k / fwd), t, pts, row.get("skew"), p)
-            n = k.size
+            iv_all = sf.surface_iv(np.log(k / fwd), t, pts, row.get("skew"), p)
+            itm = Z_ITM * atm * math.sqrt(t)
             for right, is_call in (("C", True), ("P", False)):
-                mid = sf.bs_price(fwd, k, t, iv, is_call, math.exp(-r * t))
+                keep = k >= fwd * math.exp(-itm) if is_call else k <= fwd * math.exp(itm)
+                kk, iv = k[keep], iv_all[keep]
+                n = kk.size
+                mid = sf.bs_price(fwd, kk, t, iv, is_call, math.exp(-r * t))
                 parts["quote_date"].append(np.full(n, np.datetime64(d, "D")))
                 parts["root"].append(np.full(n, root, dtype=object))
                 parts["expiry"].append(np.full(n, np.datetime64(e, "D")))
-                parts["strike"].append(k)
+                parts["strike"].append(kk)
                 parts["right"].append(np.full(n, right, dtype=object))
                 parts["underlying"].append(np.full(n, "SPX", dtype=object))
                 parts["spot"].append(np.full(n, spot))
                 parts["bid"].append(mid)
                 parts["ask"].append(mid)
                 parts["iv"].append(iv)
-                parts["delta"].append(sf.forward_delta(fwd, k, t, iv, is_call))
+                parts["delta"].append(sf.forward_delta(fwd, kk, t, iv, is_call))
                 parts["open_interest"].append(np.zeros(n))
     if not parts["strike"]:
         return pl.DataFrame(schema={c: t for c, t in CHAIN_SCHEMA.items()})
@@ -105,8 +110,8 @@ def surface_chain(market: pl.DataFrame, params: sf.SurfaceParams | None = None) 
 
 
 CHAIN_SCHEMA: dict[str, pl.DataType] = {
-    "quote_date": pl.Date(), "root": pl.String(), "expiry": pl.Date(), "strike": pl.Float64(),
-    "right": pl.String(), "underlying": pl.String(), "spot": pl.Float64(), "bid": pl.Float64(),
+    "quote_date": pl.Date(), "root": pl.Categorical(), "expiry": pl.Date(), "strike": pl.Float64(),
+    "right": pl.Categorical(), "underlying": pl.Categorical(), "spot": pl.Float64(), "bid": pl.Float64(),
     "ask": pl.Float64(), "iv": pl.Float64(), "delta": pl.Float64(), "open_interest": pl.Float64(),
 }
 
@@ -127,7 +132,7 @@ def gamma_from_dix(dix: pl.DataFrame) -> pl.DataFrame:
     return add_gex_macd(g)
 
 
-SIGNAL_COLUMNS = ("date", "unwind_score", "coverage", "components_available", "components_missing",
+SIGNAL_COLUMNS = ("date", "unwind_score", "unwind_score_raw", "coverage", "components_available", "components_missing",
                   "regime", "gamma_score", "funding_score", "breadth_score", "volatility_score",
                   "events_score", "net_gex_usd_per_pct", "vix_vix3m_ratio", "shock")
 

@@ -1,5 +1,6 @@
 """Iron-condor books on index history priced on the VIX/SKEW surface: Cboe's CNDR rules
-(`cndr_replica`), this project's plain condor (`plain_ic`) and buy-and-hold SPX (`spx_hold`).
+(`cndr_replica`) and buy-and-hold SPX (`spx_hold`). This project's own books (ALVH, plain condor)
+run in the backtest engine on a surface-priced chain: transforms/research/alvh_book.py.
 
 Pure: a daily `market` frame in, daily P&L / equity and trades out. No I/O, no warehouse.
 
@@ -26,7 +27,7 @@ import polars as pl
 
 from transforms import surface as sf
 
-STRATEGIES = ("cndr_replica", "plain_ic", "spx")
+STRATEGIES = ("cndr_replica", "spx")
 
 
 def third_friday(year: int, month: int) -> date:
@@ -240,73 +241,6 @@ def cndr_replica(market: pl.DataFrame, params: CondorParams | None = None
         return [tr]
 
     return run_book(m, "cndr_replica", p.capital, entries, p.surface)
-
-
-@dataclass(frozen=True)
-class PlainIcParams:
-    """The project's plain condor (transforms/backtest.py plain_ic_rule with AlvhParams and
-    BacktestParams defaults), transposed to the surface: expiry nearest 14 days (any session:
-    daily expiries assumed), shorts at 0.16 delta, wings 50 points beyond at today's SPX level
-    scaled by SPX / 6000 (the level the 50 points were chosen at), risk 2 % of equity per entry,
-    an entry every 5 sessions, at most 4 open, take profit at 50 % of the credit, stop at 2x the
-    credit; mid prices, no commissions."""
-
-    target_dte: int = 14
-    short_delta: float = 0.16
-    wing_width_pts: float = 50.0
-    wing_ref_spot: float = 6000.0
-    max_risk_pct: float = 2.0
-    entry_every_sessions: int = 5
-    max_open_trades: int = 4
-    take_profit_pct: float = 50.0
-    stop_loss_x_credit: float = 2.0
-    strike_increment: float = 5.0
-    capital: float = 1_000_000.0
-    surface: sf.SurfaceParams = field(default_factory=sf.SurfaceParams)
-
-
-def plain_ic(market: pl.DataFrame, params: PlainIcParams | None = None
-             ) -> tuple[pl.DataFrame, list[Trade]]:
-    p = params or PlainIcParams()
-    sessions = market["date"].to_list()
-    index = {d: i for i, d in enumerate(sessions)}
-
-    def expiry_for(d: date) -> date | None:
-        want = d + timedelta(days=p.target_dte)
-        later = [s for s in sessions[index[d] + 1: index[d] + 40]]
-        return min(later, key=lambda s: abs((s - want).days)) if later else None
-
-    def entries(row: dict, equity: float, open_: list[Trade]) -> list[Trade]:
-        d = row["date"]
-        if index[d] % p.entry_every_sessions or len(open_) >= p.max_open_trades:
-            return []
-        exp = expiry_for(d)
-        if exp is None:
-            return []
-        cp = CondorParams(short_delta=p.short_delta, strike_increment=p.strike_increment,
-                          surface=p.surface)
-        legs = delta_condor(row, exp, cp)
-        width = max(p.strike_increment, round(p.wing_width_pts * row["spx"] / p.wing_ref_spot
-                                              / p.strike_increment) * p.strike_increment)
-        sp, sc = legs[0].strike, legs[2].strike
-        legs = (Leg("P", sp, -1), Leg("P", sp - width, +1), Leg("C", sc, -1), Leg("C", sc + width, +1))
-        tr = Trade("plain_ic", d, exp, legs, 0.0, 0.0)
-        credit = condor_value(row, tr, p.surface)
-        max_loss = width - credit
-        if credit <= 0 or max_loss <= 0:
-            return []
-        tr.credit = credit
-        tr.qty = equity * p.max_risk_pct / 100.0 / max_loss
-        return [tr]
-
-    def exits(row: dict, tr: Trade, value: float) -> str | None:
-        if value <= tr.credit * (1 - p.take_profit_pct / 100.0):
-            return "take_profit"
-        if value - tr.credit >= p.stop_loss_x_credit * tr.credit:
-            return "stop_loss"
-        return None
-
-    return run_book(market, "plain_ic", p.capital, entries, p.surface, exits)
 
 
 def spx_hold(market: pl.DataFrame, capital: float = 100.0, start: date | None = None) -> pl.DataFrame:

@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS research.signals (
     run_id               VARCHAR NOT NULL,
     date                 DATE NOT NULL,
     unwind_score         DOUBLE,
+    unwind_score_raw     DOUBLE,             -- the components present, without coverage shrinkage
     coverage             DOUBLE,
     components_available BIGINT,
     components_missing   VARCHAR,            -- e.g. 'funding,breadth,events'
@@ -78,9 +79,10 @@ CREATE TABLE IF NOT EXISTS research.drawdown_episodes (
     sessions_with_score  BIGINT
 );
 
--- grain: run_id x group ('before_drawdown' | 'other').
+-- grain: run_id x score x group ('before_drawdown' | 'other').
 CREATE TABLE IF NOT EXISTS research.drawdown_evidence (
     run_id               VARCHAR NOT NULL,
+    score                VARCHAR NOT NULL,   -- unwind_score | unwind_score_raw (no coverage shrinkage)
     "group"              VARCHAR NOT NULL,
     episodes             BIGINT,
     sessions             BIGINT,

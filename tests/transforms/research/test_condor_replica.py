@@ -1,5 +1,5 @@
 """transforms/research/condor.py: CNDR rules on a tiny synthetic market (roll date, strikes by
-delta, settlement at expiry) and the plain condor's exits."""
+delta, sizing, settlement at expiry on the open, the 11:00 entry) and buy-and-hold SPX."""
 
 from __future__ import annotations
 
@@ -101,16 +101,6 @@ def test_cash_accrues_the_t_bill_rate_between_sessions():
     # SPX flat, vol flat: the condor decays, cash earns 1 bp a calendar day on (capital + credit)
     last = daily.row(daily.height - 1, named=True)
     assert last["cash"] > 100.0 and last["equity"] > 100.0
-
-
-def test_plain_ic_takes_profit_at_half_the_credit():
-    s = weekdays(date(2015, 1, 2), date(2015, 2, 27))
-    daily, trades = C.plain_ic(market(s, 2000.0), C.PlainIcParams(surface=FLAT, capital=100_000.0))
-    reasons = {t.reason for t in trades if t.closed}
-    assert "take_profit" in reasons and "stop_loss" not in reasons
-    assert daily["open_trades"].max() <= 4
-    t = trades[0]
-    assert t.legs[0].strike - t.legs[1].strike == pytest.approx(round(50 * 2000 / 6000 / 5) * 5)
 
 
 def test_spx_hold_is_the_price_index_on_the_account():
