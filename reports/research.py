@@ -116,7 +116,7 @@ def render_research(wh: Warehouse, reports_dir: Path, run_id: str | None = None,
     for r in metrics:
         r["name"] = NAMES.get(r["strategy"], r["strategy"])
         for k in ("cagr", "vol", "max_drawdown", "total_return"):
-            r[f"{k}_txt"] = fmt(r.get(k), "pct") if r.get(k) is not None else "–"
+            r[f"{k}_txt"] = fmt(r.get(k), "pct_plain" if k == "vol" else "pct") if r.get(k) is not None else "–"
         for k in ("sharpe", "sortino", "calmar"):
             r[f"{k}_txt"] = fmt(r.get(k), "num2") if r.get(k) is not None else "–"
     head = metrics[0] if metrics else {}
