@@ -6,6 +6,7 @@ Lineage columns are optional: readers emit `line`; ingest adds `file_id` and `ba
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Optional  # noqa: UP035 - pandera reads Optional[...] as "column may be absent"
 
 import pandera.polars as pa
@@ -93,9 +94,11 @@ class IndexBars(Lineage):
                            pl.col("ohlc_flag").is_not_null() | (pl.col("high") >= pl.col("low")),
                            ["high", "low", "ohlc_flag"])
     close_jump = no_jump("close_no_10x_jump", ["symbol"], "date", "close", factor=4.0)
-    # ... but no index is computed on a weekend: a Saturday close is wrong data.
+    # ... but no index is computed on a weekend: a Saturday close is wrong data - except before
+    # June 1952, when the NYSE still held Saturday sessions (Stooq's SPX history has them).
     weekday = row_rule("date_weekday", "index close dated on a weekend",
-                       pl.col("date").dt.weekday() <= 5, ["date"])
+                       (pl.col("date").dt.weekday() <= 5) | (pl.col("date") < date(1952, 6, 1)),
+                       ["date"])
 
     class Config:
         unique = ["symbol", "date"]

@@ -465,12 +465,13 @@ def research(
                                               "files (Cboe *_History.csv, SPX daily, VIX family, SKEW, CNDR)")],
     start: Annotated[str, typer.Option("--start", help="First date YYYY-MM-DD")] = "1990-01-01",
     end: Annotated[str, typer.Option("--end", help="Last date YYYY-MM-DD")] = "2015-12-31",
-    strategies: Annotated[str, typer.Option(help="Comma-separated: cndr_replica,plain_ic,spx")] =
-    "cndr_replica,plain_ic,spx",
+    strategies: Annotated[str, typer.Option(help="Comma-separated: cndr_replica,alvh,plain_ic,spx")] =
+    "cndr_replica,alvh,plain_ic,spx",
     home: HomeOpt = None,
 ) -> None:
     """Real-history evidence (docs/research.md): land the folder through the readers, run the CNDR
-    replica, the plain condor and SPX on the VIX/SKEW surface, print CNDR tracking."""
+    replica, ALVH, the plain condor and SPX on the VIX/SKEW surface, print CNDR tracking and the
+    unwind score's drawdown evidence, render the Real history page."""
     settings = _settings(home)
     d0, d1 = _date(start, "--start"), _date(end, "--end")
 
@@ -492,6 +493,8 @@ def research_surface(
                                                             "report out of sample")] = None,
     fit_until: Annotated[str | None, typer.Option("--fit-until", help="Only --fit chains quoted up to "
                                                   "this date are fitted; later ones are out of sample")] = None,
+    call_wing: Annotated[bool, typer.Option("--call-wing", help="Also fit the call wing's extra "
+                                            "curvature c (docs/research.md)")] = False,
 ) -> None:
     """Fit the VIX/SKEW surface's 3 parameters on real SPX chains; print IV and CNDR-leg errors."""
     until = _date(fit_until, "--fit-until")
@@ -499,7 +502,8 @@ def research_surface(
     def body() -> int:
         from flows.research import print_calibration, surface_calibration
 
-        print_calibration(surface_calibration(fit_chains, check_chains or [], history_dir, until))
+        print_calibration(surface_calibration(fit_chains, check_chains or [], history_dir, until,
+                                              call_wing=call_wing))
         return 0
 
     raise typer.Exit(_guard(body))

@@ -1,5 +1,6 @@
-"""The `research` flow: real index history -> raw tables (readers, lineage) -> CNDR replica, plain
-condor and SPX books on the VIX/SKEW surface -> research.* tables, and CNDR tracking printed.
+"""The `research` flow: real index history -> raw tables (readers, lineage) -> CNDR replica, the
+ALVH and plain-condor books (the backtest engine on a surface-priced chain, the unwind score from
+real inputs) and SPX -> research.* tables; CNDR tracking and the score's drawdown evidence printed.
 
 Wiring only: readers in sources/, pricing and books in transforms/, storage through warehouse/.
 """
@@ -15,10 +16,14 @@ import polars as pl
 
 from flows import console, gate
 from flows.settings import Settings, load_settings
+from transforms.backtest import BacktestParams
+from transforms.evidence import drawdown_evidence
+from transforms.research.alvh_book import SIGNAL_COLUMNS
 from warehouse import reads
 from warehouse.db import Warehouse
 
-STRATEGIES = ("cndr_replica", "plain_ic", "spx")
+STRATEGIES = ("cndr_replica", "alvh", "plain_ic", "spx")
+ENGINE_BOOKS = ("alvh", "plain_ic")  # transforms/backtest's books, run on the surface chain
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,9 @@ class ResearchResult:
     tracking: dict
     per_year: pl.DataFrame
     files_failed: tuple[str, ...] = ()
+    coverage: pl.DataFrame | None = None  # per component: share of the run's sessions it is present
+    evidence: pl.DataFrame | None = None  # research.drawdown_evidence rows
+    episodes: pl.DataFrame | None = None  # research.drawdown_episodes rows
 
 
 def land_history(wh: Warehouse, settings: Settings, history_dir: Path, show: bool = True) -> tuple[str, ...]:
@@ -54,7 +62,9 @@ def run_research(wh: Warehouse, settings: Settings, history_dir: Path, start: da
     from transforms.research.market import market_frame, pick_tbill, tracking
 
     failed = land_history(wh, settings, history_dir, show=show)
-    bars = reads.index_closes_until(wh, end)
+    from transforms.research.market import spx_with_dix_closes
+
+    bars = spx_with_dix_closes(reads.index_bars_until(wh, end), reads.dix_gex_until(wh, end))
     macro = reads.macro_series_all(wh)
     market, rate_source = market_frame(bars, start, end, pick_tbill(macro))
     if market.height == 0:
@@ -72,25 +82,32 @@ def run_research(wh: Warehouse, settings: Settings, history_dir: Path, start: da
             first_roll = daily["date"][0]
             curves["cndr_replica"] = daily
             capital["cndr_replica"] = p.capital
-    if "plain_ic" in strategies:
-        pp = condor.PlainIcParams()
-        daily, _ = condor.plain_ic(market, pp)
-        curves["plain_ic"] = daily
-        capital["plain_ic"] = pp.capital
+    sig = real_signal_history(wh, bars, end)
+    engine = [s for s in ENGINE_BOOKS if s in strategies]
+    if engine:
+        for name, d in engine_books(market, bars, sig, start, engine).items():
+            curves[name], capital[name] = d, BacktestParams().capital_usd
     if "spx" in strategies:
         curves["spx"] = condor.spx_hold(market, 100.0, first_roll)
         capital["spx"] = 100.0
+    cndr_levels = bars.filter(pl.col("symbol") == "CNDR", pl.col("date").is_between(start, end))
+    if cndr_levels.height and "cndr_replica" in strategies:
+        # Cboe's index itself, on the same account convention, from the replica's first roll
+        curves["cndr"] = index_book(cndr_levels, first_roll or start)
+        capital["cndr"] = 100.0
 
     daily_rows, metric_rows = [], []
     for name, d in curves.items():
-        c = account.equity_curve(d.select("date", "pnl"), capital[name])
+        c = (account.equity_curve(d.select("date", "pnl"), capital[name]) if "daily_return" not in d.columns
+             else d.select("date", "pnl", "equity", "daily_return", "drawdown"))
         c = c.join(d.select("date", "open_trades"), on="date")
         daily_rows.append(c.select(strategy=pl.lit(name), date="date", pnl="pnl", equity="equity",
                                    daily_return="daily_return", drawdown="drawdown",
                                    open_trades="open_trades", run_id=pl.lit(run_id)))
         s = account.stats(c, capital[name])
         metric_rows.append({"run_id": run_id, "strategy": name, "start_date": c["date"].min(),
-                            "end_date": c["date"].max(), **s.as_dict(), "rate_source": rate_source})
+                            "end_date": c["date"].max(), **s.as_dict(), "rate_source": rate_source,
+                            "history_from": start, "history_to": end})
     metrics = pl.DataFrame(metric_rows)
 
     summary, per_year = {}, pl.DataFrame()
@@ -99,6 +116,13 @@ def run_research(wh: Warehouse, settings: Settings, history_dir: Path, start: da
         rep = daily_rows[list(curves).index("cndr_replica")]
         summary, per_year = tracking(rep, cndr.select("date", "close"))
 
+    sig_run = sig.filter(pl.col("date").is_between(start, end)) if sig.height else sig
+    episodes, evidence = None, None
+    if sig_run.height:
+        episodes, evidence = drawdown_evidence(sig_run)
+        evidence = pl.concat([evidence, drawdown_evidence(sig_run, score_col="unwind_score_raw")[1]])
+    coverage = component_coverage(sig_run) if sig_run.height else None
+
     tracked = per_year.with_columns(run_id=pl.lit(run_id), benchmark=pl.lit("CNDR"),
                                     year=pl.col("year").cast(pl.Int32)) if per_year.height else None
     with wh.transaction():  # a run replaces its own rows (run_id names its inputs and strategies)
@@ -106,7 +130,89 @@ def run_research(wh: Warehouse, settings: Settings, history_dir: Path, start: da
         gate.write_partitions(wh, "research.metrics", metrics, by=["run_id"])
         if tracked is not None:
             gate.write_partitions(wh, "research.tracking", tracked, by=["run_id"])
-    return ResearchResult(run_id, rate_source, market.height, metrics, summary, per_year, failed)
+        if summary:
+            gate.write_partitions(wh, "research.tracking_summary", pl.DataFrame([{
+                "run_id": run_id, "benchmark": "CNDR", **summary}]), by=["run_id"])
+        if coverage is not None:
+            gate.write_partitions(wh, "research.coverage", coverage.with_columns(run_id=pl.lit(run_id)),
+                                  by=["run_id"])
+        if sig_run.height:
+            gate.write_partitions(wh, "research.signals", sig_run.select(SIGNAL_COLUMNS)
+                                  .with_columns(run_id=pl.lit(run_id)), by=["run_id"])
+            gate.write_partitions(wh, "research.drawdown_episodes",
+                                  episodes.with_columns(run_id=pl.lit(run_id)), by=["run_id"])
+            gate.write_partitions(wh, "research.drawdown_evidence",
+                                  evidence.with_columns(run_id=pl.lit(run_id)), by=["run_id"])
+    return ResearchResult(run_id, rate_source, market.height, metrics, summary, per_year, failed,
+                          coverage, evidence, episodes)
+
+
+def index_book(levels: pl.DataFrame, start: date) -> pl.DataFrame:
+    """A Cboe strategy index (date, close) as a book on a 100 account from `start`: equity is the
+    rebased level (the index is already a total-return account)."""
+    lv = levels.filter(pl.col("date") >= start).sort("date")
+    eq = 100.0 * lv["close"] / lv["close"][0]
+    return lv.select("date").with_columns(equity=eq, pnl=eq.diff().fill_null(0.0),
+                                          open_trades=pl.lit(None, pl.Int64))
+
+
+def real_signal_history(wh: Warehouse, bars: pl.DataFrame, end: date) -> pl.DataFrame:
+    """core.signals_daily-shaped rows up to `end` from the real inputs in the warehouse: dealer
+    gamma from SqueezeMetrics GEX (raw.dix_gex), the VIX term structure and SPX (raw.index_bars,
+    raw.vx_futures when present), breadth (raw.breadth) and funding (raw.funding_rates) when their
+    histories were landed. Whole history: z-scores and the regime machine run from the first row."""
+    from transforms.breadth import breadth_daily
+    from transforms.funding import funding_daily
+    from transforms.research.alvh_book import real_signals
+    from transforms.vol import vol_daily
+
+    spx = bars.filter(pl.col("symbol") == "SPX").select("date", "close").sort("date")
+    vx = reads.history(wh, "raw.vx_futures", end=end, date_col="trade_date")
+    rf = reads.funding_until(wh, end)
+    funding = funding_daily(rf, spx["date"]) if rf.height else None
+    vol = vol_daily(bars.select("symbol", "date", "close"), vx, funding)
+    rb = reads.breadth_until(wh, end)
+    breadth = breadth_daily(rb, spx) if rb.height else None
+    if funding is not None:
+        funding = funding.filter(pl.col("date") <= end)
+    return real_signals(reads.dix_gex_until(wh, end), vol.filter(pl.col("date") <= end), breadth, funding)
+
+
+def engine_books(market: pl.DataFrame, bars: pl.DataFrame, sig: pl.DataFrame, start: date,
+                 books: list[str]) -> dict[str, pl.DataFrame]:
+    """transforms/backtest's books on the surface chain: per book a frame date, pnl, equity (USD),
+    daily_return, drawdown, open_trades (the engine's account: fixed capital, idle cash at the
+    T-bill rate)."""
+    from datetime import timedelta
+
+    from transforms.research.alvh_book import alvh_books
+
+    p = BacktestParams(strategies=tuple(books))
+    # settlement looks up expiry sessions: the run's window only (a century of SPX rows is slow)
+    sb = bars.filter(pl.col("symbol").is_in(["SPX", "VIX"]), pl.col("date") >= start - timedelta(days=10))
+    idle = dict(zip(market["date"].to_list(), market["rate"].to_list(), strict=True))
+    out = alvh_books(market, sb, sig.filter(pl.col("date") >= start) if sig.height else None,
+                     params=p, idle_rate=idle)
+    res = {}
+    for (name,), d in out["daily"].partition_by("strategy", as_dict=True).items():
+        d = d.sort("date")
+        res[name] = d.select("date", pnl=pl.col("book_value_usd").diff().fill_null(
+            pl.col("book_value_usd").first() - p.capital_usd), equity="book_value_usd",
+            daily_return="daily_return", drawdown="drawdown", open_trades="open_trades")
+    return res
+
+
+def component_coverage(sig: pl.DataFrame) -> pl.DataFrame:
+    """Per score component: sessions of the run and the share on which it was present."""
+    from transforms.signals import COMPONENTS
+
+    n = sig.height
+    return pl.DataFrame([{"component": c, "sessions": n,
+                          "present_share": float(sig[f"{c}_score"].is_not_null().sum()) / n if n else None,
+                          "first": sig.filter(pl.col(f"{c}_score").is_not_null())["date"].min()}
+                         for c in COMPONENTS],
+                        schema={"component": pl.String, "sessions": pl.Int64, "present_share": pl.Float64,
+                                "first": pl.Date})
 
 
 def _pct(x: float | None, nd: int = 1) -> str:
@@ -133,13 +239,42 @@ def print_result(res: ResearchResult) -> None:
         console.info(f"  {r['year']}  {_pct(r['replica']):>8} {_pct(r['index']):>8}  {r['diff_pts']:+7.2f}")
 
 
+def print_evidence(res: ResearchResult) -> None:
+    """The score's coverage and its drawdown evidence, in words."""
+    if res.coverage is not None:
+        parts = [f"{r['component']} {_pct(r['present_share'], 0)}" + (f" (from {r['first']})" if r["first"] else "")
+                 for r in res.coverage.iter_rows(named=True)]
+        console.info("  unwind score coverage (share of sessions each component is present): " + ", ".join(parts))
+    if res.evidence is None or res.evidence.is_empty():
+        console.info("  drawdown evidence: no score history for this period")
+        return
+    ev = {(r["score"], r["group"]): r for r in res.evidence.iter_rows(named=True)}
+
+    def f(x, nd=1):
+        return "-" if x is None else f"{x:.{nd}f}"
+    for score in ("unwind_score", "unwind_score_raw"):
+        pre, oth = ev[(score, "before_drawdown")], ev[(score, "other")]
+        console.info(f"  drawdown evidence ({score}): {pre['episodes']} SPX drawdowns > 5 % within 10 sessions; "
+                     f"score in the 10 sessions before them: mean {f(pre['score_mean'])}, median "
+                     f"{f(pre['score_median'])}, >= 50 on {_pct(pre['share_elevated'], 0)} "
+                     f"({pre['sessions_with_score']} sessions with a score); all other sessions: mean "
+                     f"{f(oth['score_mean'])}, median {f(oth['score_median'])}, >= 50 on "
+                     f"{_pct(oth['share_elevated'], 0)} ({oth['sessions_with_score']}); AUC {f(pre['auc'], 3)}")
+
+
 def research(history_dir: Path, start: date, end: date, home: Path | None = None,
              strategies: tuple[str, ...] = STRATEGIES) -> ResearchResult:
     """Open the warehouse, run, print (the CLI entry; no Prefect run: a research command)."""
     settings = load_settings(home=home)
     with Warehouse.open(settings.warehouse_path, lock_timeout_s=settings.lock_timeout_s) as wh:
         res = run_research(wh, settings, history_dir, start, end, strategies=strategies)
+        from reports.research import render_research
+
+        page = render_research(wh, settings.reports, res.run_id)
     print_result(res)
+    print_evidence(res)
+    if page is not None:
+        console.info(f"report: {page}")
     return res
 
 
@@ -170,9 +305,10 @@ def _history_closes(history_dir: Path) -> pl.DataFrame:
 
 
 def surface_calibration(fit_chains: list[Path], check_chains: list[Path], history_dir: Path,
-                        fit_until: date | None = None) -> dict:
-    """Fit the surface's three parameters on the SPX chains of `fit_chains` quoted up to
-    `fit_until`; report IV and CNDR-leg errors in and out of sample (every other chain)."""
+                        fit_until: date | None = None, call_wing: bool = False) -> dict:
+    """Fit the surface's parameters (a, b, d and, with call_wing, the call wing's c) on the SPX
+    chains of `fit_chains` quoted up to `fit_until`; report IV and CNDR-leg errors in and out of
+    sample (every other chain)."""
     import numpy as np
 
     from flows.ingest import expand_paths
@@ -196,7 +332,8 @@ def surface_calibration(fit_chains: list[Path], check_chains: list[Path], histor
             obs.append(o)
     allobs = pl.concat(obs).with_columns(sample=pl.col("file").replace_strict(split))
     usable = allobs.filter(pl.col("delta").abs() >= 0.02)  # the fit skips the far wings' noise
-    params = sf.fit_params(usable.filter(pl.col("sample") == "in"), sf.SurfaceParams(1 / 6, 0.02, 1.0))
+    params = sf.fit_params(usable.filter(pl.col("sample") == "in"), sf.SurfaceParams(1 / 6, 0.02, 1.0),
+                           call_wing=call_wing)
     per_chain = []
     legs = []
     for f, s in split.items():
@@ -237,7 +374,7 @@ def surface_calibration(fit_chains: list[Path], check_chains: list[Path], histor
 
 def print_calibration(res: dict) -> None:
     p = res["params"]
-    console.info(f"surface fit: a={p.a} b={p.b} d={p.d}; IV RMSE in-sample "
+    console.info(f"surface fit: a={p.a} b={p.b} d={p.d} c={p.c}; IV RMSE in-sample "
                  f"{res.get('iv_rmse_in', float('nan')):.2f} vol pts, out-of-sample "
                  f"{res.get('iv_rmse_out', float('nan')):.2f} vol pts")
     with pl.Config(tbl_rows=50, tbl_cols=12, tbl_width_chars=160, float_precision=2):

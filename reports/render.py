@@ -110,6 +110,7 @@ def render_night(wh: Warehouse, as_of: date, reports_dir: Path, *, preset: str =
         prev_night=prev_night,
         next_night=next_night,
         tearsheet=ctx.tearsheet,
+        research=(reports_dir / "research.html").exists(),
     )
     return _write(night_path(reports_dir, as_of), html)
 
@@ -191,5 +192,6 @@ def render_index(wh: Warehouse, reports_dir: Path, preset: str = "default") -> P
     install_plotly_js(reports_dir)
     html = environment().get_template("index.html.j2").render(
         nights=nights, columns=INDEX_COLUMNS, run={"code_version": ""},
-        chart=_index_chart(rows) if rows.height else None, plotly_src=PLOTLY_ASSET)
+        chart=_index_chart(rows) if rows.height else None, plotly_src=PLOTLY_ASSET,
+        research=(reports_dir / "research.html").exists())
     return _write(reports_dir / "index.html", html)

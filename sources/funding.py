@@ -11,6 +11,8 @@ CSV layouts:
     1673740800010,0.00013712                                (ms epoch with 0-29 ms jitter)
     timestamp,symbol,funding_rate,mark_price                a Hyperliquid collector's snapshots of
     2026-02-04T21:19:43.348876+00:00,BTC,1.25e-05,73306.0   the current hourly rate
+    Symbol,Date,Funding Rate                                a history fetcher's per-venue file
+    BTC-USDT,2020-01-01 03:00:00.000,-0.00012359            (<PAIR>_<venue>_<from>_<to>_funding_history.csv)
 """
 
 from __future__ import annotations
@@ -39,8 +41,11 @@ COLUMNS = SCHEMAS[TABLE]
 # Hours per funding interval where the venue fixes it for every market.
 FIXED_INTERVAL_H = {"hyperliquid": 1, "dydx": 1}
 # Only for a lone row whose spacing cannot be observed: the venue's standard interval.
-VENUE_DEFAULT_H = {"binance": 8, "bybit": 8, "okx": 8, "hyperliquid": 1, "dydx": 1}
-VENUES = ("binance", "bybit", "okx", "hyperliquid", "dydx")
+VENUE_DEFAULT_H = {"binance": 8, "bybit": 8, "okx": 8, "hyperliquid": 1, "dydx": 1, "gate": 8}
+VENUES = ("binance", "bybit", "okx", "hyperliquid", "dydx", "gate")
+# Venues whose 8-hourly funding settles at 00/08/16 UTC: a history file stamped at other hours
+# was written in a fixed local zone (the collector's), recovered from the hours it prints.
+SETTLES_ON_8H_UTC = ("binance", "bybit", "okx", "gate")
 ALLOWED_H = (1, 2, 4, 8)
 # No venue lets a perpetual pay more than a few percent per interval: 10 % is a broken row.
 MAX_ABS_RATE = 0.1
@@ -286,6 +291,40 @@ def parse_snapshot(data: bytes, file: str = "<bytes>") -> Parsed:
                           ends_clean=text.endswith("\n"))
 
 
+# -- per-venue funding history files (Symbol,Date,Funding Rate) ----------------------------------------
+_HISTORY_HEADER = "symbol,date,funding rate"
+
+
+def sniff_history(head: str) -> bool:
+    lines = _data_lines(head)
+    return bool(lines) and lines[0].replace('"', "").rstrip(",").lower() == _HISTORY_HEADER
+
+
+def parse_history(data: bytes, file: str = "<bytes>") -> Parsed:
+    """`Symbol,Date,Funding Rate` files of a history fetcher, one venue per file named in the file
+    name (`BTC-USDT_binance_2020-01-01_2024-01-01_funding_history.csv`). Dates carry no zone: UTC,
+    except that an 8-hourly venue settling at 00/08/16 UTC whose stamps all fall on one other hour
+    of the 8-hour cycle (03/11/19: a collector writing UTC+3) is shifted back by that offset, and
+    meta says so."""
+    text = text_of(data, file)
+    at, names, f = _header_frame(text, file, ("symbol", "date", "funding rate"))
+    venue = venue_from_name(file)
+    if venue is None:
+        raise SourceError(file, at + 1, "Symbol,Date,Funding Rate does not name its venue: keep the "
+                          f"fetcher's file name (<PAIR>_<venue>_..._funding_history.csv; venues {', '.join(VENUES)})")
+    f = f.with_columns(venue=pl.lit(venue), ts=iso_utc("date"), ts_text="date", rate="funding rate")
+    shift = 0
+    if venue in SETTLES_ON_8H_UTC:
+        hours = f.filter(pl.col("ts").is_not_null()).select(h=pl.col("ts").dt.hour() % 8)["h"]
+        common = hours.mode().sort()
+        if hours.len() and common.len() and int(common[0]) != 0 and (hours == common[0]).mean() > 0.9:
+            shift = int(common[0])
+            f = f.with_columns(ts=pl.col("ts") - pl.duration(hours=shift))
+    return finish_funding(f, file=file, format="funding_history_csv",
+                          meta={"venue": venue, "utc_shift_h": -shift}, ncols=3,
+                          ends_clean=text.endswith("\n"))
+
+
 FORMATS = [
     Format(name="binance_funding_archive", source="funding", table=TABLE, sniff=sniff_archive,
            parse=parse_archive,
@@ -295,4 +334,6 @@ FORMATS = [
     Format(name="hyperliquid_funding_snapshots", source="funding", table=TABLE,
            sniff=sniff_snapshot, parse=parse_snapshot,
            description="Hyperliquid collector snapshots (timestamp,symbol,funding_rate,mark_price)"),
+    Format(name="funding_history_csv", source="funding", table=TABLE, sniff=sniff_history,
+           parse=parse_history, description="per-venue funding history (Symbol,Date,Funding Rate)"),
 ]

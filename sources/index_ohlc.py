@@ -73,7 +73,8 @@ def _flat_sniffer(kind: str):
             return False  # Cboe's DATE,OPEN,... prints US dates
         words = line.lower()
         if kind == "yahoo_fin":
-            return line.startswith(",") or ("adjclose" in words and "ticker" in words)
+            # the ticker column is optional: yahoo_fin frames saved with index=False lack it
+            return line.startswith(",") or "adjclose" in words
         if kind == "yahoo":
             return "adj close" in words and not line.startswith(",")
         return "adj" not in words and not line.startswith(",")  # stooq

@@ -1,5 +1,6 @@
 """core.signal_evidence: per night, how each regime's following sessions behaved up to that night
-(forward return, realized vol, drawdown, iron-condor break-even hit rate), point in time.
+(forward return, realized vol, drawdown, iron-condor break-even hit rate), point in time; and the
+score in the sessions before real SPX drawdowns versus all other sessions (research mode).
 
 Pure numpy + polars: core.signals_daily in, frames out. No I/O, DuckDB, Prefect or sources import.
 Method in docs/alvh.md.
@@ -120,3 +121,109 @@ def signal_evidence(signals: pl.DataFrame, params: SignalParams | None = None) -
     order = {r: i for i, r in enumerate((*REGIMES, "all"))}
     return (out.with_columns(_o=pl.col("regime").replace_strict(order, return_dtype=pl.Int64))
             .sort("as_of", "_o", "horizon_sessions").drop("_o"))
+
+
+# -- the score before real drawdowns (research mode, docs/research.md) ----------------------------
+
+DRAWDOWN_EPISODE_SCHEMA: dict[str, pl.DataType] = {
+    "onset": pl.Date(), "trough": pl.Date(), "drawdown_pct": pl.Float64(), "sessions_to_trough": pl.Int64(),
+    "score_mean_before": pl.Float64(), "score_max_before": pl.Float64(), "coverage_mean_before": pl.Float64(),
+    "sessions_with_score": pl.Int64(),
+}
+
+
+def drawdown_onsets(dates: list, close: np.ndarray, threshold_pct: float = 5.0, within: int = 10
+                    ) -> list[tuple[int, int, float]]:
+    """SPX drawdowns of more than `threshold_pct` % within `within` sessions: each episode as
+    (onset row, trough row, drawdown %). A row i qualifies when some close in rows i+1..i+within
+    is more than threshold_pct % below close[i]; a run of qualifying rows is one episode whose onset
+    is the run's first row (the last close before the fall) and whose trough is the lowest close
+    within `within` sessions of any row of the run. A new episode starts only after the previous
+    trough (a fall already under way is not a new one). Rows without `within` sessions ahead do
+    not qualify (the outcome is unknown)."""
+    n = len(close)
+    if n <= within:
+        return []
+    win = np.lib.stride_tricks.sliding_window_view(close, within + 1)
+    fwd_min = win[:, 1:].min(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dd = 100.0 * (fwd_min / win[:, 0] - 1.0)
+    qual = np.zeros(n, dtype=bool)
+    qual[: len(dd)] = np.nan_to_num(dd, nan=0.0) < -threshold_pct
+    out = []
+    i = 0
+    while i < n:
+        if not qual[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and qual[j + 1]:
+            j += 1
+        seg = close[i: min(j + within, n - 1) + 1]
+        t = i + int(np.nanargmin(seg))
+        out.append((i, t, 100.0 * (close[t] / close[i] - 1.0)))
+        i = max(j, t) + 1
+    return out
+
+
+def drawdown_evidence(signals: pl.DataFrame, threshold_pct: float = 5.0, within: int = 10,
+                      before: int = 10, elevated: float = 50.0, score_col: str = "unwind_score"
+                      ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The unwind score before every SPX drawdown of more than `threshold_pct` % within `within`
+    sessions versus all other sessions.
+
+    `signals`: date, spx_close, unwind_score, coverage (core.signals_daily shape), one row per
+    session; `score_col` names the score judged (unwind_score_raw: the components present,
+    without the coverage shrinkage). "Before" = the `before` sessions ending at the onset (the score known at each close
+    before the fall). Returns (episodes: DRAWDOWN_EPISODE_SCHEMA, summary: one row per group
+    'before_drawdown' / 'other' with sessions, sessions_with_score, score mean/median/p90, share of
+    sessions with the score >= `elevated`, mean coverage) and, on the 'before_drawdown' row, the
+    AUC: the probability that a pre-drawdown session's score exceeds another session's (0.5 = no
+    information; ties count half)."""
+    s = signals.sort("date").filter(pl.col("spx_close").is_not_null())
+    dates = s["date"].to_list()
+    close = s["spx_close"].to_numpy().astype(float)
+    score = s[score_col].fill_null(np.nan).to_numpy().astype(float)
+    cov = (s["coverage"].fill_null(np.nan).to_numpy().astype(float) if "coverage" in s.columns
+           else np.full(len(dates), np.nan))
+    eps = drawdown_onsets(dates, close, threshold_pct, within)
+    in_before = np.zeros(len(dates), dtype=bool)
+    rows = []
+    for i, t, dd in eps:
+        lo = max(0, i - before + 1)
+        in_before[lo: i + 1] = True
+        sc = score[lo: i + 1]
+        ok = np.isfinite(sc)
+        rows.append({"onset": dates[i], "trough": dates[t], "drawdown_pct": dd, "sessions_to_trough": t - i,
+                     "score_mean_before": float(sc[ok].mean()) if ok.any() else None,
+                     "score_max_before": float(sc[ok].max()) if ok.any() else None,
+                     "coverage_mean_before": float(np.nanmean(cov[lo: i + 1])) if np.isfinite(cov[lo: i + 1]).any()
+                     else None,
+                     "sessions_with_score": int(ok.sum())})
+    episodes = pl.DataFrame(rows, schema=DRAWDOWN_EPISODE_SCHEMA)
+
+    def group(name: str, mask: np.ndarray) -> dict:
+        sc = score[mask]
+        ok = sc[np.isfinite(sc)]
+        c = cov[mask]
+        return {"score": score_col, "group": name, "episodes": len(eps), "sessions": int(mask.sum()), "sessions_with_score": ok.size,
+                "score_mean": float(ok.mean()) if ok.size else None,
+                "score_median": float(np.median(ok)) if ok.size else None,
+                "score_p90": float(np.quantile(ok, 0.9)) if ok.size else None,
+                "share_elevated": float((ok >= elevated).mean()) if ok.size else None,
+                "coverage_mean": float(np.nanmean(c)) if np.isfinite(c).any() else None}
+
+    pre, other = group("before_drawdown", in_before), group("other", ~in_before)
+    a, b = score[in_before & np.isfinite(score)], score[~in_before & np.isfinite(score)]
+    auc = None
+    if a.size and b.size:
+        # rank statistic (Mann-Whitney U / (n_a n_b)); ties count half
+        from scipy.stats import rankdata
+        r = rankdata(np.concatenate([a, b]))
+        auc = float((r[: a.size].sum() - a.size * (a.size + 1) / 2) / (a.size * b.size))
+    pre["auc"], other["auc"] = auc, None
+    summary = pl.DataFrame([pre, other], schema={
+        "score": pl.String, "group": pl.String, "episodes": pl.Int64, "sessions": pl.Int64, "sessions_with_score": pl.Int64,
+        "score_mean": pl.Float64, "score_median": pl.Float64, "score_p90": pl.Float64,
+        "share_elevated": pl.Float64, "coverage_mean": pl.Float64, "auc": pl.Float64})
+    return episodes, summary

@@ -5,7 +5,7 @@ Pure numpy/polars/scipy: no I/O. Callers pass index levels in points (VIX 18.5, 
 
 Parameterisation (docs/research.md has the derivation and the measured errors):
     T in years, k = ln(K / F) with F the forward, z = k / (atm(T) sqrt(T)) clipped to [-Z_CAP, Z_CAP]
-    iv(k, T) = atm(T) * max(1 + a * S * z + b * z^2, FLOOR)
+    iv(k, T) = atm(T) * max(1 + a * S * z + b * z^2 + c * max(z, 0)^2, FLOOR)
     S        = (100 - SKEW) / 10          Cboe's definition: SKEW = 100 - 10 * risk-neutral skewness
     atm(T)   = d * sigma_vix(T) / m(a, b, S)
     sigma_vix(T): the VIX points (VIX9D 9 d, VIX 30 d, VIX3M 93 d, VIX6M 182 d, whichever exist)
@@ -14,7 +14,9 @@ Parameterisation (docs/research.md has the derivation and the measured errors):
     m(a, b, S) = sqrt(E[smile(z)^2]) for z ~ N(0, 1): a VIX is a variance-swap rate, the average of
              the smile's variance over strikes, so the ATM vol is the VIX divided by the smile's RMS.
 Free parameters: a (skew loading; 1/6 is the Gram-Charlier value), b (curvature), d (a residual
-discount of the VIX to the ATM vol: the variance risk premium in the wings, jumps, discreteness).
+discount of the VIX to the ATM vol: the variance risk premium in the wings, jumps, discreteness),
+c (extra curvature of the call wing only: real SPX call wings flatten and turn up where a single
+skew slope keeps falling; 0 = the three-parameter surface).
 """
 
 from __future__ import annotations
@@ -38,11 +40,12 @@ _GH_W = _GH_W / _GH_W.sum()
 
 @dataclass(frozen=True)
 class SurfaceParams:
-    """The three fitted numbers (fit_params); defaults are the values chosen in docs/research.md."""
+    """The fitted numbers (fit_params); defaults are the values chosen in docs/research.md."""
 
     a: float = 0.0732  # skew loading on S = (100 - SKEW) / 10
     b: float = 0.0159  # curvature in standardised moneyness
     d: float = 0.8599  # residual discount, ATM vol / (VIX / smile RMS)
+    c: float = 0.0  # call-wing curvature (z > 0 only)
 
 
 # -- Black-Scholes on the forward -----------------------------------------------------------------
@@ -100,7 +103,8 @@ def skewness(skew_index: float | None) -> float:
 
 def _smile(z: np.ndarray, s: float, p: SurfaceParams) -> np.ndarray:
     zc = np.clip(z, -Z_CAP, Z_CAP)
-    return np.maximum(1.0 + p.a * s * zc + p.b * zc * zc, FLOOR)
+    up = np.maximum(zc, 0.0)
+    return np.maximum(1.0 + p.a * s * zc + p.b * zc * zc + p.c * up * up, FLOOR)
 
 
 def smile_rms(s: float, p: SurfaceParams) -> float:
@@ -179,9 +183,11 @@ def model_iv(obs: pl.DataFrame, params: SurfaceParams) -> np.ndarray:
     return out
 
 
-def fit_params(obs: pl.DataFrame, start: SurfaceParams | None = None) -> SurfaceParams:
+def fit_params(obs: pl.DataFrame, start: SurfaceParams | None = None, call_wing: bool = False
+               ) -> SurfaceParams:
     """Least squares of model IV against observed IV (equal weight per quote date, so a chain with
-    more strikes does not dominate). `obs` must hold only the fitting chains."""
+    more strikes does not dominate). `obs` must hold only the fitting chains. call_wing=True fits
+    c as well (else c stays at the start's value)."""
     from scipy.optimize import least_squares
 
     w = 1.0 / np.sqrt(obs.group_by("quote_date").len().join(obs.select("quote_date"), on="quote_date",
@@ -189,11 +195,18 @@ def fit_params(obs: pl.DataFrame, start: SurfaceParams | None = None) -> Surface
     iv = obs["iv"].to_numpy()
     x0 = start or SurfaceParams()
 
-    def resid(x: np.ndarray) -> np.ndarray:
-        return w * (model_iv(obs, SurfaceParams(*x)) - iv)
+    def params(x: np.ndarray) -> SurfaceParams:
+        return SurfaceParams(*x) if call_wing else SurfaceParams(*x, c=x0.c)
 
-    res = least_squares(resid, [x0.a, x0.b, x0.d], bounds=([0.0, -0.2, 0.5], [0.5, 0.5, 1.5]))
-    return SurfaceParams(*(round(float(v), 4) for v in res.x))
+    def resid(x: np.ndarray) -> np.ndarray:
+        return w * (model_iv(obs, params(x)) - iv)
+
+    lo, hi = [0.0, -0.2, 0.5], [0.5, 0.5, 1.5]
+    x = [x0.a, x0.b, x0.d]
+    if call_wing:
+        x, lo, hi = [*x, x0.c], [*lo, 0.0], [*hi, 0.5]
+    res = least_squares(resid, x, bounds=(lo, hi))
+    return params(np.array([round(float(v), 4) for v in res.x]))
 
 
 def iv_errors(obs: pl.DataFrame, params: SurfaceParams) -> pl.DataFrame:

@@ -240,6 +240,31 @@ def index_closes_until(wh: Warehouse, end: date) -> pl.DataFrame:
                   [end])
 
 
+def index_bars_until(wh: Warehouse, end: date) -> pl.DataFrame:
+    """raw.index_bars (symbol, date, open, close) up to `end`, by symbol and date (research mode:
+    the open is the SOQ proxy and the 11:00 path's start)."""
+    return wh.sql("select symbol, date, open, close from raw.index_bars where date <= ? "
+                  "order by symbol, date", [end])
+
+
+def dix_gex_until(wh: Warehouse, end: date) -> pl.DataFrame:
+    """raw.dix_gex (date, price, dix, gex) up to `end`, by date (research mode: dealer gamma where
+    no chain exists)."""
+    return wh.sql("select * exclude (file_id, batch_id, line) from raw.dix_gex where date <= ? "
+                  "order by date", [end])
+
+
+def breadth_until(wh: Warehouse, end: date) -> pl.DataFrame:
+    """raw.breadth up to `end` (research mode)."""
+    return wh.sql("select * from raw.breadth where date <= ? order by exchange, date", [end])
+
+
+def funding_until(wh: Warehouse, end: date) -> pl.DataFrame:
+    """raw.funding_rates up to the end of `end` (research mode)."""
+    return wh.sql("select * from raw.funding_rates where funding_ts < ? + interval 1 day "
+                  "order by venue, symbol, funding_ts", [end])
+
+
 def macro_series_all(wh: Warehouse) -> pl.DataFrame:
     """raw.macro_series (series_id, date, value), by series and date."""
     return wh.sql("select series_id, date, value from raw.macro_series order by series_id, date")

@@ -206,3 +206,16 @@ def test_real_hyperliquid_snapshots_hourly(realdata):
     assert btc.row(0, named=True)["funding_ts"] == datetime(2026, 2, 4, 22)
     assert btc.row(0, named=True)["mark_price"] == 72940.0
     assert btc["rate"].to_list()[0] == 1.25e-05  # 0.01 % per 8 h, per hour
+
+
+def test_history_fetcher_files_venue_from_name_and_the_collectors_zone_undone(fixtures):
+    p = parse_file(fixtures / "funding_history_csv" / "BTC-USDT_binance_2021-03-01_2021-03-02_funding_history.csv")
+    assert p.format == "funding_history_csv" and p.meta["utc_shift_h"] == -3
+    # stamped 03/11/19 (UTC+3): Binance settles at 00/08/16 UTC
+    assert p.rows.select("venue", "symbol", "funding_ts", "interval_h", "rate").rows()[:2] == [
+        ("binance", "BTC", datetime(2021, 3, 1, 0), 8, 0.00031), ("binance", "BTC", datetime(2021, 3, 1, 8), 8, 0.00042)]
+    hourly = b"Symbol,Date,Funding Rate\nBTC-USDT,2022-01-01 00:00:00,0.0000058\nBTC-USDT,2022-01-01 01:00:00,0.00004\n"
+    d = parse_bytes(hourly, "BTC-USDT_dydx_2022-01-01_2022-01-02_funding_history.csv")
+    assert d.meta["utc_shift_h"] == 0 and d.rows["interval_h"].to_list() == [1, 1]
+    with pytest.raises(SourceError, match="venue"):
+        parse_bytes(hourly, "funding_history.csv")

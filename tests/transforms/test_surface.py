@@ -88,3 +88,21 @@ def test_fit_recovers_the_parameters_of_a_surface_it_generated():
     got = sf.fit_params(obs, sf.SurfaceParams(0.15, 0.0, 1.0))
     assert (got.a, got.b, got.d) == pytest.approx((0.08, 0.02, 0.9), abs=2e-3)
     assert sf.iv_errors(obs, got)["rmse_pts"].max() < 0.05
+
+
+def test_the_call_wing_term_lifts_calls_only_and_is_recovered_by_the_fit():
+    base, wing = sf.SurfaceParams(a=0.08, b=0.02, d=0.9), sf.SurfaceParams(a=0.08, b=0.02, d=0.9, c=0.05)
+    z = np.array([-1.5, 1.5])  # in ATM standard deviations
+    s = sf.skewness(130.0)
+    lo, hi = sf._smile(z, s, base), sf._smile(z, s, wing)
+    assert hi[0] == pytest.approx(lo[0])  # the put side's smile is unchanged
+    assert hi[1] == pytest.approx(lo[1] + 0.05 * 1.5 ** 2)  # the call side: + c z^2
+    ks = np.linspace(-0.15, 0.10, 21)
+    rows = []
+    for qd, vix, skew in ((date(2023, 1, 3), 20.0, 125.0), (date(2023, 1, 4), 15.0, 140.0)):
+        for tt in (14 / 365, 45 / 365):
+            iv = sf.surface_iv(ks, tt, {"vix": vix}, skew, wing)
+            rows += [dict(quote_date=qd, t_years=tt, k=float(a), iv=float(b), vix9d=None, vix=vix,
+                          vix3m=None, vix6m=None, skew=skew) for a, b in zip(ks, iv, strict=True)]
+    got = sf.fit_params(pl.DataFrame(rows), sf.SurfaceParams(0.15, 0.0, 1.0), call_wing=True)
+    assert (got.a, got.b, got.d, got.c) == pytest.approx((0.08, 0.02, 0.9, 0.05), abs=3e-3)

@@ -1,14 +1,19 @@
 """Iron-condor books on index history priced on the VIX/SKEW surface: Cboe's CNDR rules
-(`cndr_replica`), this project's plain condor (`plain_ic`) and buy-and-hold SPX (`spx_hold`).
+(`cndr_replica`) and buy-and-hold SPX (`spx_hold`). This project's own books (ALVH, plain condor)
+run in the backtest engine on a surface-priced chain: transforms/research/alvh_book.py.
 
 Pure: a daily `market` frame in, daily P&L / equity and trades out. No I/O, no warehouse.
 
 `market` columns: date (sessions, ascending), spx (close), vix9d, vix, vix3m, vix6m, skew (index
 points, null where not published: the surface uses the points it has), rate (annual decimal,
 one-month T-bill; cash accrues it act/365), div_yield (annual decimal, the forward's carry).
-Pricing: Black-76 on F = S e^{(r - q) T} with the surface IV at the close, mid prices, no costs;
-an option is settled at its intrinsic value on the expiry session's close (SOQ approximated by the
-close). T = calendar days to expiry / 365.
+Optional columns spx_open, vix9d_open, vix_open, vix3m_open, vix6m_open (the session's opening
+levels) let the CNDR replica follow Cboe's clock: expiring SPX monthlies settle on the opening
+quotation (the SOQ, proxied by SPX's open) and the new condor is sold at ~11:00 ET (proxied by
+the open-to-close path at 1.5 of 6.5 hours: level = open + (close - open) * 1.5 / 6.5).
+Pricing: Black-76 on F = S e^{(r - q) T} with the surface IV, mid prices, no costs; without an
+open an option is settled at its intrinsic value on the expiry session's close.
+T = calendar days to expiry / 365.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import polars as pl
 
 from transforms import surface as sf
 
-STRATEGIES = ("cndr_replica", "plain_ic", "spx")
+STRATEGIES = ("cndr_replica", "spx")
 
 
 def third_friday(year: int, month: int) -> date:
@@ -66,29 +71,69 @@ class Trade:
     closed: date | None = None
     exit_value: float | None = None  # per condor, at close (points)
     reason: str = ""
+    am_settled: bool = False  # settles on the expiry session's opening level (SPX monthlies)
 
 
 @dataclass(frozen=True)
 class CondorParams:
     """CNDR's rules by default (docs/research.md): 0.20/0.05 deltas, monthly roll to next month's
-    third Friday, held to expiry, one condor per index unit of SPX notional at the roll."""
+    third Friday, held to expiry and settled on the SOQ; sized so that the T-bills cover
+    `loss_cover` times the condor's maximum loss (Cboe's stated solvency rule of its BFLY/CNDR
+    indexes: "the Treasury bills cover ten times the maximum loss"); sold at ~11:00 ET.
+
+    sizing="notional" is the earlier assumption (one condor per index unit of SPX notional,
+    `notional` x equity / SPX), kept to compare; roll_hour=None and am_settlement=False put the
+    roll and the settlement at the close."""
 
     short_delta: float = 0.20
     long_delta: float = 0.05
     strike_increment: float = 5.0
     capital: float = 100.0
-    notional: float = 1.0  # condors sold per (equity / SPX) at the roll: SPX notional = equity
+    sizing: str = "max_loss"  # "max_loss": loss_cover x qty x max loss = equity; "notional"
+    loss_cover: float = 10.0
+    notional: float = 1.0  # sizing="notional": condors per (equity / SPX) at the roll
+    roll_hour: float | None = 11.0  # ET; the entry level is the open-to-close path at that hour
+    am_settlement: bool = True  # expiring monthlies settle on the session's open (SOQ proxy)
     surface: sf.SurfaceParams = field(default_factory=sf.SurfaceParams)
+
+
+SESSION_OPEN_H, SESSION_HOURS = 9.5, 6.5
+OPEN_COLUMNS = {"spx": "spx_open", **{n: f"{n}_open" for n in sf.VIX_TENORS}}
+
+
+def intraday_row(row: dict, hour: float | None) -> dict:
+    """The row's levels at `hour` ET: open + (close - open) x (hour - 9:30) / 6.5 h for each level
+    with an open (a straight path between the two prints: the proxy for an intraday quote);
+    levels without an open stay at the close."""
+    if hour is None:
+        return row
+    f = min(max((hour - SESSION_OPEN_H) / SESSION_HOURS, 0.0), 1.0)
+    out = dict(row)
+    for col, ocol in OPEN_COLUMNS.items():
+        o, c = row.get(ocol), row.get(col)
+        if o is not None and c is not None and math.isfinite(o) and o > 0:
+            out[col] = o + (c - o) * f
+    return out
+
+
+def max_loss_pts(legs: tuple[Leg, ...], credit: float) -> float:
+    """Worst payoff at expiry per condor: the wider wing minus the credit (points)."""
+    puts = sorted(lg.strike for lg in legs if lg.right == "P")
+    calls = sorted(lg.strike for lg in legs if lg.right == "C")
+    return max(puts[-1] - puts[0], calls[-1] - calls[0]) - credit
 
 
 def _points(row: dict) -> dict[str, float | None]:
     return {n: row.get(n) for n in sf.VIX_TENORS}
 
 
-def leg_value(row: dict, leg: Leg, expiry: date, params: sf.SurfaceParams) -> float:
-    """Mid value of one option at this row's close (intrinsic on or after the expiry session)."""
+def leg_value(row: dict, leg: Leg, expiry: date, params: sf.SurfaceParams, am: bool = False) -> float:
+    """Mid value of one option at this row's close (intrinsic on or after the expiry session; an
+    AM-settled option on its expiry session is worth its intrinsic value at the session's open)."""
     spot = row["spx"]
     days = (expiry - row["date"]).days
+    if am and days == 0 and row.get("spx_open") is not None:
+        spot = row["spx_open"]
     if days <= 0:
         return max(spot - leg.strike, 0.0) if leg.right == "C" else max(leg.strike - spot, 0.0)
     t = days / 365.0
@@ -100,7 +145,7 @@ def leg_value(row: dict, leg: Leg, expiry: date, params: sf.SurfaceParams) -> fl
 
 def condor_value(row: dict, trade: Trade, params: sf.SurfaceParams) -> float:
     """What buying the condor back costs per unit (points; positive for a short condor)."""
-    return -sum(leg.sign * leg_value(row, leg, trade.expiry, params) for leg in trade.legs)
+    return -sum(leg.sign * leg_value(row, leg, trade.expiry, params, trade.am_settled) for leg in trade.legs)
 
 
 def delta_condor(row: dict, expiry: date, p: CondorParams) -> tuple[Leg, ...]:
@@ -155,7 +200,8 @@ def run_book(market: pl.DataFrame, strategy: str, capital: float, entries: Entry
         for tr in entries(row, cash - marked, open_):
             cash += tr.qty * tr.credit
             open_.append(tr)
-            marks[id(tr)] = tr.credit
+            # marked at tonight's close: a condor sold intraday carries its move to the close
+            marks[id(tr)] = condor_value(row, tr, surface)
         open_value = sum(tr.qty * marks[id(tr)] for tr in open_)
         equity = cash - open_value
         out.append({"strategy": strategy, "date": d, "pnl": equity - prev_equity, "equity": equity,
@@ -168,9 +214,11 @@ def run_book(market: pl.DataFrame, strategy: str, capital: float, entries: Entry
 
 def cndr_replica(market: pl.DataFrame, params: CondorParams | None = None
                  ) -> tuple[pl.DataFrame, list[Trade]]:
-    """Cboe CNDR rules: on each roll session sell the 0.20-delta put and call and buy the 0.05-delta
-    put and call expiring on next month's roll session, quantity = notional * equity / SPX; hold
-    to expiry; premium and capital in one-month T-bills. The book starts on the first roll."""
+    """Cboe CNDR rules: on each roll session, after the expiring condor settled on the open, sell
+    the 0.20-delta put and call and buy the 0.05-delta put and call expiring on next month's roll
+    session, at the roll hour's levels; quantity so that loss_cover x qty x max loss = equity
+    (or notional x equity / SPX); hold to expiry; premium and capital in one-month T-bills.
+    The book starts on the first roll."""
     p = params or CondorParams()
     sessions = market["date"].to_list()
     rolls = roll_dates(sessions)
@@ -182,79 +230,17 @@ def cndr_replica(market: pl.DataFrame, params: CondorParams | None = None
         d = row["date"]
         if d not in nxt or open_:
             return []
-        legs = delta_condor(row, nxt[d], p)
-        tr = Trade("cndr_replica", d, nxt[d], legs, p.notional * equity / row["spx"], 0.0)
-        tr.credit = condor_value(row, tr, p.surface)
+        at = intraday_row(row, p.roll_hour)
+        legs = delta_condor(at, nxt[d], p)
+        tr = Trade("cndr_replica", d, nxt[d], legs, 0.0, 0.0, am_settled=p.am_settlement)
+        tr.credit = condor_value(at, tr, p.surface)
+        if p.sizing == "notional":
+            tr.qty = p.notional * equity / at["spx"]
+        else:
+            tr.qty = equity / (p.loss_cover * max(max_loss_pts(legs, tr.credit), p.strike_increment))
         return [tr]
 
     return run_book(m, "cndr_replica", p.capital, entries, p.surface)
-
-
-@dataclass(frozen=True)
-class PlainIcParams:
-    """The project's plain condor (transforms/backtest.py plain_ic_rule with AlvhParams and
-    BacktestParams defaults), transposed to the surface: expiry nearest 14 days (any session:
-    daily expiries assumed), shorts at 0.16 delta, wings 50 points beyond at today's SPX level
-    scaled by SPX / 6000 (the level the 50 points were chosen at), risk 2 % of equity per entry,
-    an entry every 5 sessions, at most 4 open, take profit at 50 % of the credit, stop at 2x the
-    credit; mid prices, no commissions."""
-
-    target_dte: int = 14
-    short_delta: float = 0.16
-    wing_width_pts: float = 50.0
-    wing_ref_spot: float = 6000.0
-    max_risk_pct: float = 2.0
-    entry_every_sessions: int = 5
-    max_open_trades: int = 4
-    take_profit_pct: float = 50.0
-    stop_loss_x_credit: float = 2.0
-    strike_increment: float = 5.0
-    capital: float = 1_000_000.0
-    surface: sf.SurfaceParams = field(default_factory=sf.SurfaceParams)
-
-
-def plain_ic(market: pl.DataFrame, params: PlainIcParams | None = None
-             ) -> tuple[pl.DataFrame, list[Trade]]:
-    p = params or PlainIcParams()
-    sessions = market["date"].to_list()
-    index = {d: i for i, d in enumerate(sessions)}
-
-    def expiry_for(d: date) -> date | None:
-        want = d + timedelta(days=p.target_dte)
-        later = [s for s in sessions[index[d] + 1: index[d] + 40]]
-        return min(later, key=lambda s: abs((s - want).days)) if later else None
-
-    def entries(row: dict, equity: float, open_: list[Trade]) -> list[Trade]:
-        d = row["date"]
-        if index[d] % p.entry_every_sessions or len(open_) >= p.max_open_trades:
-            return []
-        exp = expiry_for(d)
-        if exp is None:
-            return []
-        cp = CondorParams(short_delta=p.short_delta, strike_increment=p.strike_increment,
-                          surface=p.surface)
-        legs = delta_condor(row, exp, cp)
-        width = max(p.strike_increment, round(p.wing_width_pts * row["spx"] / p.wing_ref_spot
-                                              / p.strike_increment) * p.strike_increment)
-        sp, sc = legs[0].strike, legs[2].strike
-        legs = (Leg("P", sp, -1), Leg("P", sp - width, +1), Leg("C", sc, -1), Leg("C", sc + width, +1))
-        tr = Trade("plain_ic", d, exp, legs, 0.0, 0.0)
-        credit = condor_value(row, tr, p.surface)
-        max_loss = width - credit
-        if credit <= 0 or max_loss <= 0:
-            return []
-        tr.credit = credit
-        tr.qty = equity * p.max_risk_pct / 100.0 / max_loss
-        return [tr]
-
-    def exits(row: dict, tr: Trade, value: float) -> str | None:
-        if value <= tr.credit * (1 - p.take_profit_pct / 100.0):
-            return "take_profit"
-        if value - tr.credit >= p.stop_loss_x_credit * tr.credit:
-            return "stop_loss"
-        return None
-
-    return run_book(market, "plain_ic", p.capital, entries, p.surface, exits)
 
 
 def spx_hold(market: pl.DataFrame, capital: float = 100.0, start: date | None = None) -> pl.DataFrame:

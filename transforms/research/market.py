@@ -39,15 +39,23 @@ def _annual_rate(year: int) -> float:
 
 def market_frame(index_bars: pl.DataFrame, start: date, end: date,
                  tbill: pl.DataFrame | None = None, div_yield: float = DIV_YIELD) -> tuple[pl.DataFrame, str]:
-    """raw.index_bars (symbol, date, close) -> one row per SPX session in [start, end]:
-    date, spx, vix9d, vix, vix3m, vix6m, skew, rate, div_yield; and the rate source in words.
+    """raw.index_bars (symbol, date, close[, open]) -> one row per SPX session in [start, end]:
+    date, spx, vix9d, vix, vix3m, vix6m, skew, rate, div_yield, and with an `open` column also
+    spx_open, vix9d_open, vix_open, vix3m_open, vix6m_open (null where the file has no open or
+    prints O = H = L = C, a close-only row); and the rate source in words.
     Sessions are the SPX closes; a session without any VIX point is dropped (no surface)."""
-    bars = index_bars.select("symbol", "date", "close")
-    spx = bars.filter(pl.col("symbol") == "SPX").select("date", spx="close").unique("date").sort("date")
+    has_open = "open" in index_bars.columns
+    bars = index_bars.select("symbol", "date", "close",
+                             open=pl.col("open") if has_open else pl.lit(None, pl.Float64))
+    # a close-only row (open == close) has no opening print: the open is unknown, not the close
+    bars = bars.with_columns(open=pl.when(pl.col("open") != pl.col("close")).then(pl.col("open")))
+    spx = (bars.filter(pl.col("symbol") == "SPX").select("date", spx="close", spx_open="open")
+           .unique("date").sort("date"))
     m = spx.filter(pl.col("date").is_between(start, end))
     for sym, col in SURFACE_SYMBOLS.items():
-        s = bars.filter(pl.col("symbol") == sym).select("date", pl.col("close").alias(col)).unique("date")
-        m = m.join(s, on="date", how="left")
+        s = bars.filter(pl.col("symbol") == sym).select("date", pl.col("close").alias(col),
+                                                        pl.col("open").alias(f"{col}_open")).unique("date")
+        m = m.join(s if col != "skew" else s.drop("skew_open"), on="date", how="left")
     m = m.sort("date").with_columns(pl.col(list(SURFACE_SYMBOLS.values())).forward_fill(limit=STALE_DAYS))
     if tbill is not None and not tbill.is_empty():
         series = tbill["series_id"][0]
@@ -93,3 +101,16 @@ def tracking(replica: pl.DataFrame, index_levels: pl.DataFrame) -> tuple[dict, p
         "years_within_2pts": int((yj["diff_pts"].abs() <= 2.0).sum()) if yj.height else 0,
     }
     return summary, yj
+
+
+def spx_with_dix_closes(index_bars: pl.DataFrame, dix: pl.DataFrame | None) -> pl.DataFrame:
+    """raw.index_bars plus SPX close-only rows from SqueezeMetrics' `price` (the S&P 500 close) on
+    dates no SPX file covers (the DIX file runs to 2026 where the SPX downloads stop earlier)."""
+    if dix is None or dix.is_empty():
+        return index_bars
+    have = index_bars.filter(pl.col("symbol") == "SPX").select("date")
+    extra = (dix.select("date", close=pl.col("price").cast(pl.Float64)).join(have, on="date", how="anti")
+             .with_columns(symbol=pl.lit("SPX"), open=pl.lit(None, pl.Float64)))
+    return pl.concat([index_bars, extra.select(index_bars.columns)], how="vertical_relaxed") \
+        if extra.height else index_bars
+

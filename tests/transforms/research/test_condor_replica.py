@@ -1,5 +1,5 @@
 """transforms/research/condor.py: CNDR rules on a tiny synthetic market (roll date, strikes by
-delta, settlement at expiry) and the plain condor's exits."""
+delta, sizing, settlement at expiry on the open, the 11:00 entry) and buy-and-hold SPX."""
 
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ def test_cndr_sells_20_delta_buys_5_delta_to_next_months_roll_and_settles_at_exp
     # SPX flat at 2000, then falls to 1850 on the February expiry (below the short put)
     spx = [2000.0 if d < date(2015, 2, 20) else 1850.0 for d in s]
     m = market(s, spx)
-    p = C.CondorParams(surface=FLAT)
+    # the close-to-close variant with notional sizing: the rules' skeleton on its own
+    p = C.CondorParams(surface=FLAT, sizing="notional", roll_hour=None, am_settlement=False)
     daily, trades = C.cndr_replica(m, p)
     assert daily["date"][0] == date(2015, 1, 16)  # the book starts on the first roll
     t0 = trades[0]
@@ -67,22 +68,39 @@ def test_cndr_sells_20_delta_buys_5_delta_to_next_months_roll_and_settles_at_exp
     assert trades[1].opened == date(2015, 2, 20) and trades[1].qty == pytest.approx(eq / 1850.0)
 
 
+def test_cndr_is_sized_so_that_ten_times_the_max_loss_is_the_account():
+    s = weekdays(date(2015, 1, 2), date(2015, 2, 27))
+    daily, trades = C.cndr_replica(market(s, 2000.0), C.CondorParams(surface=FLAT))
+    t0 = trades[0]
+    sp, lp, sc, lc = (leg.strike for leg in t0.legs)
+    max_loss = max(sp - lp, lc - sc) - t0.credit
+    assert C.max_loss_pts(t0.legs, t0.credit) == pytest.approx(max_loss)
+    assert t0.qty * max_loss * 10.0 == pytest.approx(100.0)  # the T-bills cover 10x the max loss
+    assert t0.am_settled
+
+
+def test_expiring_monthlies_settle_on_the_open_and_the_new_condor_sells_at_11():
+    s = weekdays(date(2015, 1, 2), date(2015, 3, 31))
+    # flat at 2000 except the February expiry session: opens at 1850 (the SOQ), closes at 2000
+    m = market(s, 2000.0).with_columns(
+        spx_open=pl.when(pl.col("date") == date(2015, 2, 20)).then(1850.0).otherwise(None))
+    daily, trades = C.cndr_replica(m, C.CondorParams(surface=FLAT))
+    t0, t1 = trades[0], trades[1]
+    sp, lp = t0.legs[0].strike, t0.legs[1].strike
+    assert t0.exit_value == pytest.approx(max(sp - 1850, 0) - max(lp - 1850, 0))  # settled at the open
+    # sold at 11:00 = open + (close - open) * 1.5 / 6.5 = 1884.6: strikes around that level
+    at = C.intraday_row({"spx": 2000.0, "spx_open": 1850.0, "vix": 20.0}, 11.0)
+    assert at["spx"] == pytest.approx(1850 + 150 * 1.5 / 6.5) and at["vix"] == 20.0
+    assert t1.legs[0].strike < at["spx"] < t1.legs[2].strike
+    assert t1.legs[2].strike < 2000 + 50  # the call was struck off 1884.6, not the 2000 close
+
+
 def test_cash_accrues_the_t_bill_rate_between_sessions():
     s = weekdays(date(2015, 1, 2), date(2015, 1, 30))
     daily, _ = C.cndr_replica(market(s, 2000.0, rate=0.0365), C.CondorParams(surface=FLAT))
     # SPX flat, vol flat: the condor decays, cash earns 1 bp a calendar day on (capital + credit)
     last = daily.row(daily.height - 1, named=True)
     assert last["cash"] > 100.0 and last["equity"] > 100.0
-
-
-def test_plain_ic_takes_profit_at_half_the_credit():
-    s = weekdays(date(2015, 1, 2), date(2015, 2, 27))
-    daily, trades = C.plain_ic(market(s, 2000.0), C.PlainIcParams(surface=FLAT, capital=100_000.0))
-    reasons = {t.reason for t in trades if t.closed}
-    assert "take_profit" in reasons and "stop_loss" not in reasons
-    assert daily["open_trades"].max() <= 4
-    t = trades[0]
-    assert t.legs[0].strike - t.legs[1].strike == pytest.approx(round(50 * 2000 / 6000 / 5) * 5)
 
 
 def test_spx_hold_is_the_price_index_on_the_account():
