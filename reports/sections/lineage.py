@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from reports.sections import Context
 from warehouse.queries import run_strategy
-from warehouse.reads import files_for_date
+from warehouse.reads import files_for_date, signal_inputs
 
 
 def build(ctx: Context) -> dict | None:
@@ -16,4 +16,6 @@ def build(ctx: Context) -> dict | None:
     strategy = run_strategy(ctx.wh, ctx.run.get("run_id"), ctx.as_of)
     settings = None if strategy is None else (
         "; ".join(f"{k} = {v}" for k, v in sorted(strategy.items())) or "all at their defaults")
-    return {"run": ctx.run, "files": files, "takeaway": take, "settings": settings}
+    # where each signal input came from: chain / history file / drop file / missing (raw lineage)
+    inputs = signal_inputs(ctx.wh, ctx.as_of, ctx.preset)
+    return {"run": ctx.run, "files": files, "takeaway": take, "settings": settings, "inputs": inputs}
