@@ -253,8 +253,9 @@ def print_calibration(res: dict) -> None:
 # holds chains (DataShop archives), and the history-dependent market and signal tables. The
 # recommendation and the backtest start with the first night (they need tonight's chain).
 SEED_STEPS = ("gamma", "options", "market", "signals")
-# raw.index_bars symbols whose closes make a session worth building (core.vol_daily's inputs)
-SEED_SYMBOLS = ["SPX", "VIX", "VIX3M"]
+# raw.index_bars symbols whose closes make a session worth building (with a vendor GEX row: the
+# sessions core.signals_daily has a row for)
+SEED_SYMBOLS = ["SPX", "VIX"]
 
 
 @dataclass(frozen=True)
@@ -290,10 +291,11 @@ def seed_home(wh: Warehouse, settings: Settings, history_dir: Path, *, until: da
               years: float | None = None, show: bool = True) -> SeedResult:
     """Land every file of `history_dir` through the normal ingest (landing copy, contracts,
     plausibility, quarantine, lineage; provenance {"history": true}) and build the core tables of
-    the sessions before `until` (default: through the folder's last SPX/VIX close) over the last
-    `years` (settings.history_years). Idempotent: known files are not loaded again, and only the
-    sessions without a core.signals_daily row are built - unless new rows landed, which rebuilds
-    the window (a later download of a file may extend or revise it)."""
+    the sessions before `until` (default: through the folder's last SPX/VIX close or vendor GEX)
+    over the last `years` (settings.history_years). Idempotent: known files are not loaded again,
+    and only the sessions after the window's last core.signals_daily row are built - unless new
+    rows landed, which rebuilds the window (a later download of a file may extend or revise it).
+    A session that gives no signal row (its rows refused by a contract) is not tried again."""
     from flows.build import steps
     from flows.ingest import ingest_paths
     from sources import calendar
@@ -311,14 +313,16 @@ def seed_home(wh: Warehouse, settings: Settings, history_dir: Path, *, until: da
     loaded = sum(1 for f in ing.files if f.status in ("loaded", "loaded_with_rejects"))
     failed = tuple(f.error or f.path for f in ing.failed)
 
-    last = wh.scalar("select max(date) from raw.index_bars where symbol in ('SPX', 'VIX', 'VIX3M')"
-                     + (" and date < ?" if until else ""), [until] if until else [])
+    end = calendar.previous_session(until) if until else date.max
+    last = max([*reads.index_bar_dates(wh, SEED_SYMBOLS, date.min, end),
+                *reads.dated(wh, "raw.dix_gex", date.min, end)], default=None)
     if last is None:
         return SeedResult(history_dir, len(files), loaded, failed, ())
     first = date.fromordinal(last.toordinal() - round(365.25 * (years or settings.history_years)))
-    window = [d for d in reads.index_bar_dates(wh, SEED_SYMBOLS, first, last) if calendar.is_session(d)]
+    window = sorted({*reads.index_bar_dates(wh, SEED_SYMBOLS, first, last),
+                     *reads.dated(wh, "raw.dix_gex", first, last)} & set(calendar.sessions_between(first, last)))
     built = reads.dated(wh, "core.signals_daily", first, last)
-    todo = window if loaded else [d for d in window if d not in built]
+    todo = window if loaded or not built else [d for d in window if d > max(built)]
     if todo:
         for name, step in steps():
             if name in SEED_STEPS:
