@@ -103,3 +103,20 @@ def test_seed_counts_match_the_fixture_rows(seeded, fixtures):
     wh, _, _ = seeded
     vix = pl.read_csv(fixtures / "history" / "VIX_History.csv")
     assert wh.sql("select count(*) from raw.index_bars where symbol = 'VIX'").item() == vix.height
+
+
+def test_alvh_research_seed_home_then_nothing_to_do(tmp_path, fixtures, monkeypatch):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    monkeypatch.setenv("ALVH_HISTORY_YEARS", "0.25")  # the last three months are enough here
+    args = ["research", "--seed-home", "--history-dir", str(fixtures / "history"), "--home", str(tmp_path)]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    last = first.output.strip().splitlines()[-1]
+    assert last.startswith(f"seed {fixtures / 'history'}: 11 files (11 new); built ") and "..2022-02-03)" in last
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert again.output.strip().splitlines()[-1] == (
+        f"seed {fixtures / 'history'}: nothing to do (11 files already landed, sessions built)")
