@@ -85,7 +85,7 @@ def build_gamma(wh: Warehouse, dates: list[date], settings: Settings,
     daily=False: the per-day partitions are already written (a backfill's workers computed them
     with `gamma_partitions`), so only the history-dependent MACD runs.
     """
-    from transforms.gamma import add_gex_macd
+    from transforms.vendor_gex import gamma_with_vendor
 
     conventions = gamma_conventions(settings)
     counts: dict[str, int] = {}
@@ -96,9 +96,11 @@ def build_gamma(wh: Warehouse, dates: list[date], settings: Settings,
         for table, n in write_gamma_partitions(wh, tables).items():
             counts[table] = counts.get(table, 0) + n
     if todo:
-        # MACD over the stored daily net GEX up to the last day built (point in time).
-        hist = reads.gamma_history(wh, settings.gamma_preset, max(todo))
-        macd = add_gex_macd(hist).filter(pl.col("date").is_in(todo))
+        # MACD over the stored daily net GEX up to the last day built (point in time), the vendor's
+        # GEX (raw.dix_gex, a history file) standing in on sessions without a chain.
+        hist = gamma_with_vendor(reads.gamma_history(wh, settings.gamma_preset, max(todo)),
+                                 reads.dix_gex(wh, max(todo)), preset=settings.gamma_preset)
+        macd = hist.filter(pl.col("gex_source") == "chain", pl.col("date").is_in(todo)).drop("gex_source")
         n = write_partitions(wh, "core.gamma_daily", macd, GAMMA_KEYS, replace_quarantine=False,
                              prune=False)
         if not daily:
@@ -177,10 +179,13 @@ def build_signals(wh: Warehouse, dates: list[date], settings: Settings) -> StepR
     from flows.strategy import load_strategy
     from transforms.evidence import signal_evidence
     from transforms.signals import signals_daily
+    from transforms.vendor_gex import gamma_with_vendor
 
     end = max(dates)
     params = load_strategy(settings).signals  # alvh.toml [signals]; gamma preset of the run
-    gamma = reads.gamma_history(wh, params.gamma_preset, end, underlying=params.underlying)
+    # chain rows, and the vendor's GEX (a history file) on sessions without a chain (docs/research.md)
+    gamma = gamma_with_vendor(reads.gamma_history(wh, params.gamma_preset, end, underlying=params.underlying),
+                              reads.dix_gex(wh, end), underlying=params.underlying, preset=params.gamma_preset)
     funding = reads.funding_daily(wh, params.funding_venue, params.funding_symbol, end)
     sig = signals_daily(gamma, funding, reads.history(wh, "core.breadth_daily", end=end),
                         reads.history(wh, "core.vol_daily", end=end),

@@ -247,14 +247,28 @@ def fetch(
     only: Annotated[list[str] | None, typer.Option(
         "--only", help="Fetch only these: cboe, yahoo, funding, chains, history, a venue (bybit), "
                        "a symbol (SPX, ^VIX, BTC) or an item key (funding:okx:ETH); repeat or comma-separate")] = None,
+    history: Annotated[bool, typer.Option("--history", help="Download the public history files instead "
+                                          "(Cboe daily_prices CSVs, SqueezeMetrics DIX.csv; ALVH_HISTORY_FILES)")] = False,
+    to: Annotated[Path | None, typer.Option("--to", help="--history: folder to write (default "
+                                            "ALVH_HISTORY_DIR, else $ALVH_HOME/history)")] = None,
     home: HomeOpt = None,
 ) -> None:
     """Fetch a night's files from public APIs into $ALVH_HOME/drops/<D>-live/ (no ingest): one line
-    per file. Needs the optional live extra and the network (docs/live.md)."""
+    per file. Needs the optional live extra and the network (docs/live.md). With --history: the
+    public history files that seed a home (docs/research.md)."""
     settings = _settings(home)
 
     def body() -> int:
         from datetime import UTC, datetime
+
+        if history:
+            from flows.fetch import fetch_history
+
+            rep = fetch_history.fn(settings, to, only)
+            console.info(f"history: {len(rep.files)} files in {rep.folder}"
+                         + (f", {len(rep.missing)} missing" if rep.missing else "")
+                         + f"; seed a home with: alvh research --seed-home --history-dir {rep.folder}")
+            return 0 if rep.ok else 1
 
         from flows.fetch import fetch as fetch_flow
         from sources.calendar import last_completed_session
@@ -461,22 +475,35 @@ def gex(
 
 @app.command()
 def research(
-    history_dir: Annotated[Path, typer.Option("--history-dir", help="Folder of real index history "
-                                              "files (Cboe *_History.csv, SPX daily, VIX family, SKEW, CNDR)")],
+    history_dir: Annotated[Path | None, typer.Option("--history-dir", help="Folder of real index history "
+                                              "files (Cboe *_History.csv, SPX daily, VIX family, SKEW, CNDR); "
+                                              "default ALVH_HISTORY_DIR")] = None,
     start: Annotated[str, typer.Option("--start", help="First date YYYY-MM-DD")] = "1990-01-01",
     end: Annotated[str, typer.Option("--end", help="Last date YYYY-MM-DD")] = "2015-12-31",
     strategies: Annotated[str, typer.Option(help="Comma-separated: cndr_replica,alvh,plain_ic,spx")] =
     "cndr_replica,alvh,plain_ic,spx",
+    seed_home: Annotated[bool, typer.Option("--seed-home", help="Cold start instead: land the folder "
+                                            "and build the last ALVH_HISTORY_YEARS of signals (no backtest)")] = False,
     home: HomeOpt = None,
 ) -> None:
     """Real-history evidence (docs/research.md): land the folder through the readers, run the CNDR
     replica, ALVH, the plain condor and SPX on the VIX/SKEW surface, print CNDR tracking and the
-    unwind score's drawdown evidence, render the Real history page."""
+    unwind score's drawdown evidence, render the Real history page. With --seed-home: seed this
+    home from the folder so night one has z-scores, MACD and regimes."""
     settings = _settings(home)
     d0, d1 = _date(start, "--start"), _date(end, "--end")
+    history_dir = history_dir or settings.history_dir
+    if history_dir is None:
+        console.error("research: give --history-dir FOLDER (or set ALVH_HISTORY_DIR)")
+        raise typer.Exit(2)
 
     def body() -> int:
         from flows.research import research as research_flow
+
+        if seed_home:
+            from flows.research import seed
+
+            return 1 if seed(history_dir, home=settings.root).failed else 0
 
         research_flow(history_dir, d0, d1, home=settings.root,
                       strategies=tuple(s.strip() for s in strategies.split(",") if s.strip()))

@@ -108,3 +108,38 @@ def live_night(summary, settings: Settings, as_of: date) -> Path:
             f"{m.label}: {m.reason}" for m in report.missing))
     summary.messages += [f"{f.path.name}: {f.warning}" for f in report.files if f.warning]
     return report.folder
+
+
+# -- `alvh fetch --history`: the public history files, only when asked (docs/research.md) --------
+
+def history_plan(settings: Settings) -> LivePlan:
+    """The live plan with nothing but the history files (same timeouts, retries and pacing)."""
+    from dataclasses import replace
+
+    plan = live_plan(settings)
+    return replace(plan, cboe_chains=(), yahoo_history=(), yahoo_chains=(), funding_venues=(),
+                   chain_fallback=False, history=_split(settings.history_files),
+                   via=plan.via.replace("alvh live fetch", "alvh fetch --history"))
+
+
+def history_folder(settings: Settings, to: Path | None = None) -> Path:
+    """Where --history writes: --to, else ALVH_HISTORY_DIR, else $ALVH_HOME/history."""
+    return Path(to).expanduser() if to is not None else (
+        Path(settings.history_dir).expanduser() if settings.history_dir is not None else settings.root / "history")
+
+
+@task(name="fetch-history", cache_policy=NO_CACHE, tags=["alvh", "io", "network"])
+def fetch_history(settings: Settings, to: Path | None = None, only: list[str] | None = None,
+                  show: bool = True) -> FetchReport:
+    """Download the history files into one folder (a later download replaces the file: Cboe
+    appends and revises); one line per file. The folder then seeds a home (`alvh research
+    --seed-home`, ALVH_HISTORY_DIR). Raises LiveFetchError (one line) when nothing came."""
+    from datetime import UTC, datetime
+
+    report = fetch_drop(history_plan(settings), datetime.now(UTC).date(), history_folder(settings, to),
+                        sessions=session_factory(settings), only=only,
+                        on_file=(lambda f: console.info(f.line())) if show else None)
+    if show:
+        for m in report.missing:
+            console.error(m.line())
+    return report

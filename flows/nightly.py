@@ -76,6 +76,22 @@ def write_sample_history(first_day: date, seed: int, drops: Path, years: float =
     return out
 
 
+@task(name="seed-history", timeout_seconds=3600, cache_policy=NO_CACHE, tags=["alvh", "io"])
+def seed_history(wh: Warehouse, settings: Settings, as_of: date, summary: NightSummary) -> None:
+    """ALVH_HISTORY_DIR set: land the history folder and build the sessions it adds before the
+    night (flows/research.py `seed_home`; after the first night, nothing to do). A file it cannot
+    read warns the night, it does not fail it: tonight's own files decide that."""
+    from flows.research import seed_home
+
+    res = seed_home(wh, settings, settings.history_dir, until=as_of)
+    summary.files += res.loaded
+    for line in res.failed:
+        summary.stale[f"history:{line.split(':', 1)[0]}"] = line
+    if res.failed:
+        summary.messages.append(f"History folder {res.folder}: {len(res.failed)} file(s) could not be "
+                                f"read (first: {res.failed[0]})")
+
+
 def _needs_history(wh: Warehouse, first_day: date) -> bool:
     return not reads.has_spx_bars_before(wh, first_day)
 
@@ -131,6 +147,8 @@ def _headline_markdown(s: NightSummary, wh: Warehouse) -> str:
 def run_night(wh: Warehouse, settings: Settings, as_of: date, *, source: str, drop: Path | None,
               run: dict) -> NightSummary:
     summary = NightSummary(as_of)
+    if settings.history_dir is not None:  # cold start from public histories (docs/research.md)
+        seed_history(wh, settings, as_of, summary)
     if source == "sample":
         if _needs_history(wh, as_of):
             hist = write_sample_history(as_of, settings.seed, settings.drops)

@@ -382,3 +382,99 @@ def print_calibration(res: dict) -> None:
         if "leg_summary" in res:
             console.info(str(res["leg_summary"]))
             console.info(str(res["credit"]))
+
+
+# -- cold start: seed a home from a history folder (docs/research.md "Cold start") ----------------
+
+# Steps that seeding runs over the seeded sessions: the per-session chain tables where the folder
+# holds chains (DataShop archives), and the history-dependent market and signal tables. The
+# recommendation and the backtest start with the first night (they need tonight's chain).
+SEED_STEPS = ("gamma", "options", "market", "signals")
+# raw.index_bars symbols whose closes make a session worth building (with a vendor GEX row: the
+# sessions core.signals_daily has a row for)
+SEED_SYMBOLS = ["SPX", "VIX"]
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    folder: Path
+    files: int
+    loaded: int  # files whose rows were new to the warehouse
+    failed: tuple[str, ...]  # one line per file that could not be read
+    sessions: tuple[date, ...]  # sessions built into the core tables
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return not self.loaded and not self.sessions and not self.failed
+
+    def line(self) -> str:
+        if self.nothing_to_do:
+            return f"seed {self.folder}: nothing to do ({self.files} files already landed, sessions built)"
+        span = f"{self.sessions[0]}..{self.sessions[-1]}" if self.sessions else "none"
+        bad = f", {len(self.failed)} failed" if self.failed else ""
+        return (f"seed {self.folder}: {self.files} files ({self.loaded} new{bad}); built "
+                f"{len(self.sessions):,} sessions ({span})")
+
+
+def history_files(history_dir: Path) -> list[Path]:
+    """The vendor files of a history folder (notes beside the data, README.md or SHA256SUMS.txt,
+    are left out, not failed)."""
+    from flows.ingest import expand_paths
+
+    return [f for f in expand_paths([history_dir]) if f.suffix.lower() not in (".md", ".txt")]
+
+
+def seed_home(wh: Warehouse, settings: Settings, history_dir: Path, *, until: date | None = None,
+              years: float | None = None, show: bool = True) -> SeedResult:
+    """Land every file of `history_dir` through the normal ingest (landing copy, contracts,
+    plausibility, quarantine, lineage; provenance {"history": true}) and build the core tables of
+    the sessions before `until` (default: through the folder's last SPX/VIX close or vendor GEX)
+    over the last `years` (settings.history_years). Idempotent: known files are not loaded again,
+    and only the sessions after the window's last core.signals_daily row are built - unless new
+    rows landed, which rebuilds the window (a later download of a file may extend or revise it).
+    A session that gives no signal row (its rows refused by a contract) is not tried again."""
+    from flows.build import steps
+    from flows.ingest import ingest_paths
+    from sources import calendar
+    from sources.live.run import manifest_provenance
+
+    history_dir = Path(history_dir).expanduser()
+    if not history_dir.is_dir():
+        raise FileNotFoundError(f"{history_dir}: no such history folder")
+    files = history_files(history_dir)
+    fetched = manifest_provenance(history_dir)  # `alvh fetch --history`: source URL, fetched_at
+    prov = {str(f): {**fetched.get(str(f), {}), "history": True, "history_dir": str(history_dir)}
+            for f in files}
+    ing = ingest_paths(wh, settings, files, label="seed", provenance=prov, show=show,
+                       not_after=until)
+    loaded = sum(1 for f in ing.files if f.status in ("loaded", "loaded_with_rejects"))
+    failed = tuple(f.error or f.path for f in ing.failed)
+
+    end = calendar.previous_session(until) if until else date.max
+    last = max([*reads.index_bar_dates(wh, SEED_SYMBOLS, date.min, end),
+                *reads.dated(wh, "raw.dix_gex", date.min, end)], default=None)
+    if last is None:
+        return SeedResult(history_dir, len(files), loaded, failed, ())
+    first = date.fromordinal(last.toordinal() - round(365.25 * (years or settings.history_years)))
+    window = sorted({*reads.index_bar_dates(wh, SEED_SYMBOLS, first, last),
+                     *reads.dated(wh, "raw.dix_gex", first, last)} & set(calendar.sessions_between(first, last)))
+    built = reads.dated(wh, "core.signals_daily", first, last)
+    todo = window if loaded or not built else [d for d in window if d > max(built)]
+    if todo:
+        for name, step in steps():
+            if name in SEED_STEPS:
+                res = step(wh, todo, settings)
+                if show:
+                    rows = ", ".join(f"{t} {n:,}" for t, n in res.rows.items()) or "no rows"
+                    console.info(f"seeded {name:<8} {rows}{' (' + res.note + ')' if res.note else ''}")
+    out = SeedResult(history_dir, len(files), loaded, failed, tuple(todo))
+    if show:
+        (console.warn if failed else console.info)(out.line())
+    return out
+
+
+def seed(history_dir: Path, home: Path | None = None, years: float | None = None) -> SeedResult:
+    """`alvh research --seed-home`: open the warehouse and seed it (no Prefect run)."""
+    settings = load_settings(home=home)
+    with Warehouse.open(settings.warehouse_path, lock_timeout_s=settings.lock_timeout_s) as wh:
+        return seed_home(wh, settings, history_dir, years=years)

@@ -44,6 +44,15 @@ class Settings(BaseSettings):
         "audit.validations keeps every result"))
     notify: str = Field(default="", description=(
         "apprise URLs (comma-separated) told when the regime changes or a night is not trusted"))
+    # Cold start from public histories (`alvh research --seed-home`, docs/research.md)
+    history_dir: Path | None = Field(
+        default=None, description="Folder of history files (Cboe *_History.csv, DIX.csv, funding ...): "
+                                  "`alvh nightly` lands it and builds the sessions it adds before the night")
+    history_years: float = Field(default=5.0, gt=0, description=(
+        "Years of sessions before the night that seeding builds into the core tables (raw keeps all)"))
+    history_files: str = Field(
+        default="VIX,VIX9D,VIX3M,VIX6M,SKEW,VVIX,SPX,PUT,BXM,CNDR,DIX",
+        description="What `alvh fetch --history` downloads: Cboe daily_prices symbols, DIX = SqueezeMetrics")
     # Live mode: public APIs (`alvh fetch`, `--source live`; docs/live.md). Lists are comma-separated.
     live_cboe_chains: str = Field(default="SPX,VIX", description="Cboe delayed-quotes chains to fetch")
     live_yahoo_history: str = Field(default="^GSPC,^VIX,^VIX3M,^VIX9D",

@@ -268,3 +268,71 @@ def funding_until(wh: Warehouse, end: date) -> pl.DataFrame:
 def macro_series_all(wh: Warehouse) -> pl.DataFrame:
     """raw.macro_series (series_id, date, value), by series and date."""
     return wh.sql("select series_id, date, value from raw.macro_series order by series_id, date")
+
+
+# -- history folders: the vendor GEX and where each signal input came from (docs/research.md) -----
+
+
+def dix_gex(wh: Warehouse, end: date) -> pl.DataFrame:
+    """raw.dix_gex (date, price, gex_usd) up to `end`, by date: SqueezeMetrics' daily S&P 500 GEX."""
+    return wh.sql("select date, price, gex_usd from raw.dix_gex where date <= ? order by date", [end])
+
+
+def index_bar_dates(wh: Warehouse, symbols: list[str], start: date, end: date) -> list[date]:
+    """Dates in [start, end] with a raw.index_bars close of any of `symbols`, ascending."""
+    return wh.sql("select distinct date from raw.index_bars where symbol in (select unnest(?::varchar[])) "
+                  "and date between ? and ? order by 1", [symbols, start, end])["date"].to_list()
+
+
+def dated(wh: Warehouse, table: str, start: date, end: date, date_col: str = "date") -> set[date]:
+    """The distinct dates of `table` in [start, end]."""
+    return set(wh.sql(f'select distinct "{date_col}" as d from {table} where "{date_col}" between ? and ?',
+                      [start, end])["d"].to_list())
+
+
+# Where a raw row came from, told by its file (audit.files): a file landed from a history folder
+# (`alvh research --seed-home`, ALVH_HISTORY_DIR) carries {"history": true} in its provenance; the
+# SqueezeMetrics DIX file is a history file however it came; a chain is a chain.
+_ORIGIN = ("case when coalesce(json_extract(f.provenance, '$.history')::boolean, false) "
+           "or f.format = 'squeezemetrics_dix' then 'history file' "
+           "when f.table_name = 'raw.option_quotes' then 'chain' else 'drop file' end as origin")
+
+# component, input, the query of (date, origin) rows up to $1 (one row per source row; $2 = preset)
+_SIGNAL_INPUTS = (
+    ("gamma", "SPX dealer gamma (net GEX)",
+     "select date, 'chain' as origin from core.gamma_daily where underlying = 'SPX' and preset = $2 "
+     "and date <= $1 union all select r.date, " + _ORIGIN + " from raw.dix_gex r join audit.files f "
+     "using (file_id) where r.date <= $1 and r.gex_usd is not null and r.date not in (select date from "
+     "core.gamma_daily where underlying = 'SPX' and preset = $2)"),
+    ("volatility", "VIX", "select r.date, " + _ORIGIN + " from raw.index_bars r join audit.files f "
+     "using (file_id) where r.symbol = 'VIX' and r.date <= $1"),
+    ("volatility", "VIX3M", "select r.date, " + _ORIGIN + " from raw.index_bars r join audit.files f "
+     "using (file_id) where r.symbol = 'VIX3M' and r.date <= $1"),
+    ("volatility", "SPX close", "select r.date, " + _ORIGIN + " from raw.index_bars r join audit.files f "
+     "using (file_id) where r.symbol = 'SPX' and r.date <= $1"),
+    ("funding", "perp funding rates", "select r.funding_ts::date as date, " + _ORIGIN + " from "
+     "raw.funding_rates r join audit.files f using (file_id) where r.funding_ts::date <= $1"),
+    ("breadth", "advances / declines", "select r.date, " + _ORIGIN + " from raw.breadth r join "
+     "audit.files f using (file_id) where r.date <= $1"),
+)
+
+
+def signal_inputs(wh: Warehouse, as_of: date, preset: str = "default", window: int = 60) -> list[dict]:
+    """Per signal input: where tonight's value came from (chain / history file / drop file /
+    missing, joined with ' + ' when several files hold it) and, over the `window` dated sessions
+    before `as_of`, how many came from each origin. Read from the raw rows' file lineage."""
+    out = []
+    for component, name, query in _SIGNAL_INPUTS:
+        rows = wh.sql(f"select date, string_agg(distinct origin, ' + ' order by origin) as origin "
+                      f"from ({query}) group by date order by date",
+                      [as_of, preset] if "$2" in query else [as_of])
+        tonight = rows.filter(pl.col("date") == as_of)["origin"]
+        past = rows.filter(pl.col("date") < as_of).tail(window)
+        counts = {o: int((past["origin"].str.contains(o, literal=True)).sum())
+                  for o in ("history file", "chain", "drop file")}
+        out.append({"component": component, "input": name,
+                    "tonight": tonight[0] if tonight.len() else "missing",
+                    "sessions": past.height, "first": past["date"].min() if past.height else None,
+                    "history_file": counts["history file"], "chain": counts["chain"],
+                    "drop_file": counts["drop file"]})
+    return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from reports.sections import Context, why
 from warehouse.queries import run_strategy
-from warehouse.reads import files_for_date
+from warehouse.reads import files_for_date, signal_inputs
 
 
 def build(ctx: Context) -> dict:
@@ -17,4 +17,7 @@ def build(ctx: Context) -> dict:
     settings = None if strategy is None else (
         "; ".join(f"{k} = {v}" for k, v in sorted(strategy.items())) or "all at their defaults")
     reason = None if files else why(ctx, "lineage", f"no file carried rows dated {ctx.as_of} into the warehouse")
-    return {"run": ctx.run, "files": files, "takeaway": take, "settings": settings, "reason": reason}
+    # where each signal input came from: chain / history file / drop file / missing (raw lineage)
+    inputs = signal_inputs(ctx.wh, ctx.as_of, ctx.preset)
+    return {"run": ctx.run, "files": files, "takeaway": take, "settings": settings, "reason": reason,
+            "inputs": inputs}

@@ -60,6 +60,7 @@ class LivePlan:
     cboe_per_min: float = 12.0
     cache_dir: Path | None = None  # yfinance's cookie / time-zone caches
     via: str = "alvh live fetch"  # provenance label ("replay of <folder>" when replaying)
+    history: tuple[str, ...] = ()  # `alvh fetch --history`: Cboe symbols and/or DIX (sources/live/history.py)
 
 
 @dataclass
@@ -290,10 +291,22 @@ class _Run:
                                                    self.plan.liquidation_days, close_utc=_close(self.as_of))]
         return Item(f"liquidations:{venue_name}:{asset.upper()}", venue_name,
                     f"{venue_name} {asset.upper()} liquidations", ("funding",), run)
+    def history_item(self, name: str) -> Item:
+        from sources.live import history
+
+        prov = history.provider(name)
+        host = history.DIX_HOST if prov == "squeezemetrics" else history.CBOE_HOST
+
+        def run() -> list[Payload]:
+            session, meter = self.session(prov)
+            call = self.retry(lambda e, since: _classify_plain(e, meter, since, host))
+            return [call(lambda: history.fetch_history_file(name, session=session,
+                                                            timeout_s=self.plan.timeout_s), len(meter.calls))]
+        return Item(f"history:{name.upper()}", prov, history.file_name(name), (), run)
 
     def items(self) -> list[Item]:
         p = self.plan
-        return ([self.cboe_item(s) for s in p.cboe_chains]
+        return ([self.history_item(s) for s in p.history] + [self.cboe_item(s) for s in p.cboe_chains]
                 + [self.yahoo_history_item(t) for t in p.yahoo_history]
                 + [self.yahoo_chain_item(t) for t in p.yahoo_chains]
                 + [self.funding_item(v, a) for v in p.funding_venues for a in p.funding_assets]
@@ -338,7 +351,7 @@ def _write(folder: Path, p: Payload) -> Path:
 def _tool(source: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
-    pkg = {"yahoo": "yfinance", "cboe": "requests"}.get(source, "ccxt")
+    pkg = {"yahoo": "yfinance", "cboe": "requests", "squeezemetrics": "requests"}.get(source, "ccxt")
     try:
         return f"{pkg} {version(pkg)}"
     except PackageNotFoundError:  # pragma: no cover
@@ -405,8 +418,9 @@ def _check_extra(items: list[Item], *, real_http: bool) -> None:
     """The [live] extra is optional: say which package is missing in one line, not a traceback."""
     from importlib.util import find_spec
 
-    need = {"yfinance" if i.provider == "yahoo" else "ccxt" for i in items if i.provider != "cboe"}
-    if real_http or any(i.provider == "cboe" for i in items):
+    need = {"yfinance" if i.provider == "yahoo" else "ccxt" for i in items
+            if i.provider not in ("cboe", "squeezemetrics")}
+    if real_http or any(i.provider in ("cboe", "squeezemetrics") for i in items):
         need.add("requests")
     missing = sorted(p for p in need if find_spec(p) is None)
     if missing:
