@@ -321,6 +321,8 @@ def signal_inputs(wh: Warehouse, as_of: date, preset: str = "default", window: i
     """Per signal input: where tonight's value came from (chain / history file / drop file /
     missing, joined with ' + ' when several files hold it) and, over the `window` dated sessions
     before `as_of`, how many came from each origin. Read from the raw rows' file lineage."""
+    import polars as pl
+
     out = []
     for component, name, query in _SIGNAL_INPUTS:
         rows = wh.sql(f"select date, string_agg(distinct origin, ' + ' order by origin) as origin "
