@@ -118,6 +118,7 @@ def history_plan(settings: Settings) -> LivePlan:
 
     plan = live_plan(settings)
     return replace(plan, cboe_chains=(), yahoo_history=(), yahoo_chains=(), funding_venues=(),
+                   oi_venues=(), liquidation_venues=(),
                    chain_fallback=False, history=_split(settings.history_files),
                    via=plan.via.replace("alvh live fetch", "alvh fetch --history"))
 
