@@ -180,6 +180,7 @@ def prepare_one(item: Landed, home: Path, max_reject_ratio: float,
         parsed = parse_bytes(data, shown)
     except SourceError as e:
         return Prepared(item.format, None, e.one_line())
+    del data  # a large file's bytes are not held through the contract check (bounded memory)
     # The contract at the parse boundary: rows breaking the table's pandera model are refused
     # (audit.quarantine, check_name = the check) and count against the reject ratio.
     checked = check_parsed(parsed, shown, not_after)

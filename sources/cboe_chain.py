@@ -306,15 +306,18 @@ def parse(data: bytes, file: str = "<bytes>") -> Parsed:
     # The file's lines as chunks with buffers of their own (an Arrow round trip copies them), so
     # each chunk's text is freed once parsed: a huge chain costs its typed rows plus one chunk of
     # text, and the text of the lines a later duplicate contract may point back to.
-    chunks = [_own(lines_all.slice(lo, _CHUNK_LINES))
+    # Only first copies are parsed; the repeats keep sharing the text when they are most of it.
+    first_copy = ~pl.col("data") | (pl.col("line") == pl.col("same_as"))
+    chunks = [_own(lines_all.slice(lo, _CHUNK_LINES).filter(first_copy).select("raw", "line"))
               for lo in range(0, max(lines_all.height, 1), _CHUNK_LINES)]
-    repeats = _own(repeats)
+    if 2 * repeats.height < lines_all.height:
+        repeats = _own(repeats)
     del lines_all
     parts, hashes, kept = [], [], []
     for i in range(len(chunks)):
-        u = chunks[i].filter(~pl.col("data") | (pl.col("line") == pl.col("same_as")))
+        u = chunks[i]
         chunks[i] = None
-        parts.append(lines_frame(u.select("raw", "line")))
+        parts.append(lines_frame(u))
         h = parts[-1][0].select(pl.struct(key).hash()).to_series()
         maybe = ~h.is_first_distinct()
         if hashes:
