@@ -3,6 +3,7 @@ process with its own ALVH_HOME (the issue's bound: any single input file under 1
 
     .venv/bin/python bench/bench_memory.py            # ~1 M duplicate rows (163 MB) and a 1 M-contract chain
     .venv/bin/python bench/bench_memory.py --rows 300000 --skip-valid
+    .venv/bin/python bench/bench_memory.py --parse-only   # the reader alone (sources/cboe_chain.py)
 
 Files are generated in a temp dir from a sample night's SPX chain: `dups` repeats its body lines
 to ~1 M rows (every contract ~190 times: the vendor's runaway export), `valid` writes ~1 M distinct
@@ -90,10 +91,23 @@ def measure(path: Path, home: Path) -> tuple[float, float, str]:
     return int(out[0]) / 1024, time.perf_counter() - t0, (out[1] if len(out) > 1 else "")[:200]
 
 
+def measure_parse(path: Path) -> tuple[float, float, str]:
+    """(peak RSS in MB, seconds, rows/rejects) of the chain reader alone on `path`, in a fresh process."""
+    code = ("import resource, sys; from sources.cboe_chain import parse; "
+            "p = parse(open(sys.argv[1], 'rb').read(), sys.argv[1]); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); "
+            "print(f'{p.rows.height:,} rows, {p.rejects.height:,} rejects')")
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                         cwd=ROOT, check=True).stdout.splitlines()
+    return int(out[0]) / 1024, time.perf_counter() - t0, out[1]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--skip-valid", action="store_true")
+    ap.add_argument("--parse-only", action="store_true", help="time the chain reader alone")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as td:
         tmp = Path(td)
@@ -106,10 +120,11 @@ def main() -> None:
             write_valid(files["valid"], head, body, a.rows)
         else:
             del files["valid"]
-        print(f"memory bench: `alvh ingest FILE`, one fresh process and ALVH_HOME per file; "
+        what = "the chain reader alone" if a.parse_only else "`alvh ingest FILE`"
+        print(f"memory bench: {what}, one fresh process and ALVH_HOME per file; "
               f"bound 1024 MB ({resource.getpagesize()} B pages)")
         for kind, p in files.items():
-            mb, s, line = measure(p, tmp / f"home_{kind}")
+            mb, s, line = measure_parse(p) if a.parse_only else measure(p, tmp / f"home_{kind}")
             size = p.stat().st_size / 1e6
             print(f"  {kind:<6} {a.rows:>9,} rows {size:7.1f} MB file: peak RSS {mb:7.0f} MB, {s:5.1f} s"
                   f"  {'OK' if mb < 1024 else 'OVER 1 GB'}")

@@ -14,7 +14,13 @@ import polars as pl
 from flows import console
 from flows.engine import NO_CACHE, flow, task
 from flows.gate import check_parsed, contract_quarantine, with_contract_rejects
-from flows.plausibility import judge_file, record_ingest_findings
+from flows.plausibility import (
+    BatchHistory,
+    judge_file,
+    judged,
+    record_batch_findings,
+    record_ingest_findings,
+)
 from flows.settings import Settings, load_settings
 from sources.base import Parsed, SourceError
 from sources.formats import detect, parse_bytes
@@ -174,6 +180,7 @@ def prepare_one(item: Landed, home: Path, max_reject_ratio: float,
         parsed = parse_bytes(data, shown)
     except SourceError as e:
         return Prepared(item.format, None, e.one_line())
+    del data  # a large file's bytes are not held through the contract check (bounded memory)
     # The contract at the parse boundary: rows breaking the table's pandera model are refused
     # (audit.quarantine, check_name = the check) and count against the reject ratio.
     checked = check_parsed(parsed, shown, not_after)
@@ -239,6 +246,10 @@ FAILED = ("rejected", "unrecognised")
 
 def _record(wh: Warehouse, file_id: str, found: list) -> None:
     record_ingest_findings(wh, file_id, found)
+    _show(found)
+
+
+def _show(found: list) -> None:
     for f in found:
         if f.severity == "critical":
             console.error(f"critical  {f.one_line()}")
@@ -263,6 +274,20 @@ def load_many(wh: Warehouse, items: list[Landed], home: Path, batch_id: str, *,
     registered = known_files(wh, [x.landed.file_id for x in items])
     known = {k: (v["format"], v["table_name"]) for k, v in registered.items()
              if v["status"] not in FAILED}
+    # Parse first (pure), then read the history the new files are judged against ONCE for the
+    # batch: every new file is judged against the warehouse as it was before the batch, as before.
+    fresh: dict[int, Prepared] = {}
+    seen: set[str] = set(known)
+    for i, item in enumerate(items):
+        fid = item.landed.file_id
+        if fid in seen or fid in registered:
+            continue
+        seen.add(fid)
+        fresh[i] = prepared[i] if prepared is not None else prepare_one(item, home, max_reject_ratio,
+                                                                         not_after)
+    batch: BatchHistory | None = BatchHistory(wh, [(p.parsed.table, p.parsed.rows)
+                                                   for p in fresh.values() if judged(p)])
+    tables = batch.tables
     outcomes: list[FileOutcome | None] = [None] * len(items)
     todo: list[tuple[int, Landed, Prepared, FileLoad]] = []
     findings: dict[str, list] = {}
@@ -277,16 +302,21 @@ def load_many(wh: Warehouse, items: list[Landed], home: Path, batch_id: str, *,
                                    max_reject_ratio=max_reject_ratio, provenance=prov(item),
                                    prepared=prepared[i] if prepared else None, not_after=not_after)
             known[lf.file_id] = (outcomes[i].format, outcomes[i].table)
+            batch = None  # the warehouse changed: later files read their own history
             continue
-        prep = prepared[i] if prepared is not None else prepare_one(item, home, max_reject_ratio, not_after)
-        prep, findings[lf.file_id] = judge_file(wh, prep, lf.original_path, max_reject_ratio)
+        prep, findings[lf.file_id] = judge_file(wh, fresh[i], lf.original_path, max_reject_ratio,
+                                                batch)
         ld = file_load(item, prep, batch_id, prov(item))
         known[lf.file_id] = (ld.format, ld.table)
         todo.append((i, item, prep, ld))
     results = load_batch(wh, [t[3] for t in todo], batch_id=batch_id, new=True)
     for (i, item, prep, _), res in zip(todo, results, strict=True):
         outcomes[i] = _outcome(item, prep, res)
-        _record(wh, item.landed.file_id, findings.get(item.landed.file_id, []))
+    # The batch's findings in one delete and one insert, then one line per critical one.
+    record_batch_findings(wh, {item.landed.file_id: findings.get(item.landed.file_id, [])
+                               for _, item, _, _ in todo}, tables)
+    for _, item, _, _ in todo:
+        _show(findings.get(item.landed.file_id, []))
     return outcomes  # type: ignore[return-value]
 
 

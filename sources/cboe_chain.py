@@ -155,6 +155,12 @@ def _split_head(text: str) -> tuple[list[str], int]:
     return lines, starts
 
 
+def _own(frame: pl.DataFrame) -> pl.DataFrame:
+    """A copy of `frame` with buffers of its own (a slice or filter of a frame shares the whole
+    frame's string buffers, which then stay alive as long as any slice does)."""
+    return pl.from_arrow(frame.to_arrow(compat_level=pl.CompatLevel.oldest()))  # type: ignore[return-value]
+
+
 def parse(data: bytes, file: str = "<bytes>") -> Parsed:
     text = decode_text(data, file).replace("\r\n", "\n")
     if "\n" not in text and "\r" in text:
@@ -171,12 +177,15 @@ def parse(data: bytes, file: str = "<bytes>") -> Parsed:
     # once. A vendor's runaway export repeats its lines a million times (134 MB): the repeats are
     # refused below with the reason their first copy got, without 22 string columns each.
     body_start = starts[header_at + 1] if header_at + 1 < len(starts) else len(text)
-    body = text[body_start:]
-    if ends_clean:
-        body = body[:-1]
-    del text
-    body_b = body.encode("utf-8")
-    del body
+    body_end = len(text) - 1 if ends_clean else len(text)
+    if data.isascii() and b"\r" not in data:  # the text is the bytes: slice them, drop the text
+        del text
+        body_b = data[body_start:body_end]
+    else:
+        body = text[body_start:body_end]
+        del text
+        body_b = body.encode("utf-8")
+        del body
     names = [f"c{i}" for i in range(ncols)]
     raw = read_lines(body_b)
     del body_b
@@ -190,8 +199,6 @@ def parse(data: bytes, file: str = "<bytes>") -> Parsed:
     n_data = int(lines_all["data"].sum())
     last_data_line = lines_all.filter("data")["line"].max()
     repeats = lines_all.filter(pl.col("data") & (pl.col("line") != pl.col("same_as")))
-    uniq = lines_all.filter(~pl.col("data") | (pl.col("line") == pl.col("same_as"))).drop("data")
-    del lines_all
     snapshot_date = new_york_date(ts)
     try:
         quote_date = session_of_snapshot(ts)
@@ -235,12 +242,25 @@ def parse(data: bytes, file: str = "<bytes>") -> Parsed:
         .then(pl.format("expiration date {} does not match the symbol's date {}",
                         pl.col(exp_col), pl.col("sym_c").struct.field("2"))),
     ]
-    keep = ["line", "raw", "nfields", "reason", "root", "expiry", "strike", csym, psym,
-            *[f"n_{k}" for k in numeric if k != "strike"]]
+    key = ["root", "expiry", "strike", "right"]
+    consts = {"quote_date": pl.lit(quote_date), "quote_ts": pl.lit(quote_ts, dtype=pl.Datetime("us")),
+              "spot": pl.lit(spot)}
 
-    def lines_frame(u: pl.DataFrame) -> pl.DataFrame:
-        """One chunk of distinct lines read into fields, parsed and judged (the text columns of
-        a chunk are dropped before the next is read: bounded memory on a huge chain)."""
+    def side(good: pl.LazyFrame, cols: dict[str, int], right: str) -> pl.LazyFrame:
+        prefix = "call" if right == "C" else "put"
+        pick = {k: pl.col(f"n_{prefix}_{k}") for k in cols if k in _SIDE.values()}
+        return good.select(
+            "root", "expiry", "strike", right=pl.lit(right),
+            option_symbol=pl.col(c(cols["symbol"])).str.strip_chars(),
+            **{k: pick.get(k, pl.lit(None, pl.Float64)) for k in
+               ("bid", "ask", "last", "volume", "open_interest", "iv", "delta", "gamma")},
+            line="line")
+
+    def lines_frame(u: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """One chunk of distinct lines read into fields, parsed and judged: (its typed rows, a call
+        and a put per good line in (line, right) order, with no text but the symbol; its bad
+        lines with text and reason). The chunk's text columns are dropped before the next chunk
+        is read, so a huge chain costs its typed rows plus one chunk of text."""
         # Blank lines (null raw) stay in place: read_fields returns a row for each, aligned with `u`.
         ubody = u["raw"].fill_null("").str.join("\n")[0] if u.height else ""
         f = read_fields(ubody.encode("utf-8") if ubody else b"", names).with_columns(
@@ -271,58 +291,81 @@ def parse(data: bytes, file: str = "<bytes>") -> Parsed:
             sym_strike=pl.col("sym_c").struct.field("4").cast(pl.Float64, strict=False) / 1000.0,
             sym_expiry=pl.col("sym_c").struct.field("2").str.strptime(pl.Date, "%y%m%d", strict=False),
             strike=pl.col("n_strike"),
-        )
-        return lf.with_columns(reason=pl.coalesce(checks)).select(keep).collect()
+        ).with_columns(reason=pl.coalesce(checks)).collect().lazy()
+        bad = lf.filter(pl.col("reason").is_not_null()).select("line", "raw", "nfields", "reason")
+        good = lf.filter(pl.col("reason").is_null())
+        rows = pl.concat([side(good, call, "C"), side(good, put, "P")]).sort("line", "right").with_columns(
+            underlying=pl.col("root").replace_strict(ROOT_UNDERLYING, default=pl.col("root")),
+            volume=pl.col("volume").round().cast(pl.Int64),
+            open_interest=pl.col("open_interest").round().cast(pl.Int64),
+            expired=pl.col("expiry") < pl.lit(snapshot_date), **consts,
+        ).select(list(COLUMNS)).cast(COLUMNS)
+        return tuple(pl.collect_all([rows, bad]))  # type: ignore[return-value]
 
-    parts = [lines_frame(uniq.slice(lo, _CHUNK_LINES))
-             for lo in range(0, max(uniq.height, 1), _CHUNK_LINES)]
-    del uniq
-    f = pl.concat(parts, how="vertical")
-    del parts
+    # Chunks of the file's lines in order (a chunk reads its first copies only).
+    # The file's lines as chunks with buffers of their own (an Arrow round trip copies them), so
+    # each chunk's text is freed once parsed: a huge chain costs its typed rows plus one chunk of
+    # text, and the text of the lines a later duplicate contract may point back to.
+    # Only first copies are parsed; the repeats keep sharing the text when they are most of it.
+    first_copy = ~pl.col("data") | (pl.col("line") == pl.col("same_as"))
+    chunks = [_own(lines_all.slice(lo, _CHUNK_LINES).filter(first_copy).select("raw", "line"))
+              for lo in range(0, max(lines_all.height, 1), _CHUNK_LINES)]
+    if 2 * repeats.height < lines_all.height:
+        repeats = _own(repeats)
+    del lines_all
+    parts, hashes, kept = [], [], []
+    for i in range(len(chunks)):
+        u = chunks[i]
+        chunks[i] = None
+        parts.append(lines_frame(u))
+        h = parts[-1][0].select(pl.struct(key).hash()).to_series()
+        maybe = ~h.is_first_distinct()
+        if hashes:
+            maybe = maybe | h.is_in(pl.concat(hashes).implode())
+        if maybe.any():
+            lines = parts[-1][0].filter(maybe).select("line").unique()
+            kept.append(u.select("line", "raw").join(lines, on="line", how="semi"))
+        hashes.append(h)
+        del u
+    rows = pl.concat([p[0] for p in parts], how="vertical", rechunk=False)
+    bad = pl.concat([p[1] for p in parts], how="vertical")
+    key_hash = pl.concat(hashes)
+    del parts, hashes
 
-    bad = f.filter(pl.col("reason").is_not_null())
-    good = f.filter(pl.col("reason").is_null())
-
-    def side(cols: dict[str, int], right: str) -> pl.DataFrame:
-        prefix = "call" if right == "C" else "put"
-        pick = {k: pl.col(f"n_{prefix}_{k}") for k in cols if k in _SIDE.values()}
-        return good.select(
-            root="root",
-            expiry="expiry",
-            strike="strike",
-            right=pl.lit(right),
-            option_symbol=pl.col(c(cols["symbol"])).str.strip_chars(),
-            **{k: pick.get(k, pl.lit(None, pl.Float64)) for k in
-               ("bid", "ask", "last", "volume", "open_interest", "iv", "delta", "gamma")},
-            line="line",
-            raw="raw",
-        )
-
-    rows = pl.concat([side(call, "C"), side(put, "P")])
-    rows = rows.with_columns(
-        quote_date=pl.lit(quote_date),
-        underlying=pl.col("root").replace_strict(ROOT_UNDERLYING, default=pl.col("root")),
-        quote_ts=pl.lit(quote_ts, dtype=pl.Datetime("us")),
-        spot=pl.lit(spot),
-        volume=pl.col("volume").round().cast(pl.Int64),
-        open_interest=pl.col("open_interest").round().cast(pl.Int64),
-        expired=pl.col("expiry") < pl.lit(snapshot_date),
-    )
     # One row per contract: a repeated contract keeps its first line; later copies are refused.
-    rows = rows.sort("line", "right").with_columns(
-        first_line=pl.col("line").first().over("root", "expiry", "strike", "right")
-    )
-    all_rows = rows
-    dups = rows.filter(pl.col("line") != pl.col("first_line"))
-    rows = rows.filter(pl.col("line") == pl.col("first_line"))
+    # (Rows are in (line, right) order: the first of a contract is its first line.) A 64-bit hash
+    # of the key finds the candidates without a table of every key; the keys themselves decide.
+    again_h = key_hash.filter(~key_hash.is_first_distinct()).unique()
+    all_first = again_h.is_empty()
+    first = pl.Series("first", [], dtype=pl.Boolean)  # (all True when all_first)
+    if not all_first:
+        cand = rows.with_row_index("__i").filter(key_hash.is_in(again_h.implode()))
+        not_first = cand.filter(~pl.struct(key).is_first_distinct())["__i"]
+        first = pl.Series("first", [True], dtype=pl.Boolean).extend_constant(True, rows.height - 1
+                                                                               ).scatter(not_first, False)
+    del key_hash
+
+    def first_line_of(frame: pl.DataFrame) -> pl.DataFrame:
+        """`frame` with first_line: the line its contract was first seen on."""
+        firsts = (rows if all_first else rows.filter(first)).join(frame.select(key).unique(), on=key,
+                                                                   how="semi")
+        return frame.join(firsts.select(*key, first_line="line"), on=key, how="left").sort("line", "right")
+
+    dups = pl.DataFrame(schema={"line": pl.Int64, "option_symbol": pl.String, "right": pl.String,
+                                "first_line": pl.Int64})
+    if not all_first:
+        dups = first_line_of(rows.filter(~first).select(*key, "line", "option_symbol"))
+
+    def dup_reason() -> pl.Expr:
+        return pl.format("duplicate contract ({} {}): first seen on line {}", "option_symbol", "right",
+                         "first_line")
 
     # Repeated lines: the reason of their first copy (bad), else a duplicate of its contract.
     if repeats.height:
+        seen_c = rows.filter((pl.col("right") == "C") & pl.col("line").is_in(repeats["same_as"].unique().implode()))
         first_seen = pl.concat([
             bad.select("line", reason="reason"),
-            all_rows.filter(pl.col("right") == "C").select(
-                "line", reason=pl.format("duplicate contract ({} {}): first seen on line {}",
-                                         "option_symbol", "right", "first_line")),
+            first_line_of(seen_c.select(*key, "line", "option_symbol")).select("line", reason=dup_reason()),
         ]).unique("line", keep="first")
         rep = repeats.join(first_seen, left_on="same_as", right_on="line", how="left")
         rep_rejects = rep.select("line", "raw", reason=pl.col("reason").fill_null(
@@ -330,14 +373,20 @@ def parse(data: bytes, file: str = "<bytes>") -> Parsed:
     else:
         rep_rejects = pl.DataFrame(schema={"line": pl.Int64, "raw": pl.String, "reason": pl.String})
     del repeats
+    # The text of a duplicate contract's line, from the file's lines (only for those lines).
+    dup_lines = dups.select("line", reason=dup_reason()).unique("line", keep="first")
+    kept_raw = pl.concat(kept) if kept else pl.DataFrame(schema={"line": pl.Int64, "raw": pl.String})
+    dup_rejects = dup_lines.join(kept_raw, on="line", how="left").select("line", "raw", "reason")
+    del kept, kept_raw
     rejects = pl.concat([
         rep_rejects,
         bad.select("line", "raw", "reason"),
-        dups.select("line", "raw", reason=pl.format("duplicate contract ({} {}): first seen on line {}",
-                                                     "option_symbol", "right", "first_line"))
-        .unique("line", keep="first"),
+        dup_rejects,
     ]).sort("line")
     rejects = rejects.cast(rejects_frame().schema)
+    if not all_first:
+        rows = rows.filter(first)
+    good_lines = rows.height  # at least one row when any line parsed
 
     fatal = None
     if not ends_clean and bad.height and bad["line"].max() == last_data_line:
@@ -345,13 +394,12 @@ def parse(data: bytes, file: str = "<bytes>") -> Parsed:
         if last["nfields"] < ncols:
             fatal = SourceError(file, last["line"], f"file is truncated: the last row has "
                                 f"{last['nfields']} of {ncols} fields")
-    if good.height == 0 and fatal is None:
+    if good_lines == 0 and fatal is None:
         where = first_line if bad.height == 0 else int(bad["line"][0])
         why = "no option rows below the header" if bad.height == 0 else (
             f"none of {bad.height} option rows is readable, e.g. {bad['reason'][0]}")
         fatal = SourceError(file, where, why)
 
-    rows = rows.select(list(COLUMNS)).cast(COLUMNS)
     return Parsed(
         format=FORMAT_NAME,
         table=TABLE,
