@@ -73,6 +73,18 @@ def option_chains(wh: Warehouse, underlying: str = "SPX", *, dates: list[date] |
     return df if columns is None else df.select(columns)
 
 
+def option_roots(wh: Warehouse, quote_dates: list[date]) -> pl.DataFrame:
+    """(quote_date, root, underlying, rows) of raw.option_quotes for the given sessions: which
+    chains a session holds (the gamma step builds every underlying with conventions)."""
+    schema = {"quote_date": pl.Date, "root": pl.String, "underlying": pl.String, "rows": pl.Int64}
+    if not quote_dates:
+        return pl.DataFrame(schema=schema)
+    df = wh.sql("select quote_date, root, underlying, count(*) as rows from raw.option_quotes "
+                "where quote_date in (select unnest(?::date[])) group by all order by all",
+                [list(quote_dates)])
+    return df.cast(schema) if df.height else pl.DataFrame(schema=schema)
+
+
 def quote_dates(wh: Warehouse, underlying: str = "SPX") -> list[date]:
     df = wh.sql("select distinct quote_date from raw.option_quotes where underlying = ? order by 1",
                 [underlying])
@@ -194,12 +206,12 @@ def recommendation_status(wh: Warehouse, as_of: date) -> str | None:
     return wh.scalar("select status from core.recommendations where as_of = ?", [as_of])
 
 
-def spx_rows_of_files(wh: Warehouse, day: date, file_ids: list[str]) -> tuple[int, int]:
-    """(SPX option rows stored for `day`, how many of them come from none of `file_ids`)."""
+def rows_of_files(wh: Warehouse, day: date, file_ids: list[str], roots: list[str]) -> tuple[int, int]:
+    """(option rows of `roots` stored for `day`, how many of them come from none of `file_ids`)."""
     n, foreign = wh.one(
         "select count(*), count(*) filter (where file_id is null or file_id not in "
-        "(select unnest(?::varchar[]))) from raw.option_quotes where underlying = 'SPX' and "
-        "quote_date = ?", [list(file_ids), day])
+        "(select unnest(?::varchar[]))) from raw.option_quotes where root in "
+        "(select unnest(?::varchar[])) and quote_date = ?", [list(file_ids), list(roots), day])
     return n, foreign
 
 
