@@ -200,14 +200,16 @@ def _empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
 # --------------------------------------------------------------------------------------------------
 def unknown_roots(quotes: pl.DataFrame) -> pl.DataFrame:
     """The roots of `quotes` the gamma tables leave out: (root, underlying, rows, reason), by root.
-    A root absent from transforms.conventions.OPTION_ROOTS has no known multiplier or settlement
+    `quotes` is option rows or a summary with a `rows` count per (…, root). A root absent from transforms.conventions.OPTION_ROOTS has no known multiplier or settlement
     (never guessed as SPX); a root listed with dealer_gamma=False (VIX, VIXW) says why there."""
     schema = {"root": pl.String(), "underlying": pl.String(), "rows": pl.Int64(), "reason": pl.String()}
     if quotes.is_empty() or "root" not in quotes.columns:
         return pl.DataFrame(schema=schema)
     und = pl.col("underlying") if "underlying" in quotes.columns else pl.lit(None, pl.String)
     out = (quotes.filter(~pl.col("root").is_in(sorted(GAMMA_ROOTS)))
-           .group_by("root").agg(underlying=und.first(), rows=pl.len().cast(pl.Int64)).sort("root"))
+           .group_by("root").agg(underlying=und.first(),
+                                 rows=(pl.col("rows").sum() if "rows" in quotes.columns else pl.len())
+                                 .cast(pl.Int64)).sort("root"))
     reasons = [("no dealer gamma: options on a volatility index price off its futures, not the index"
                 if r in OPTION_ROOTS else
                 "no contract conventions (multiplier, AM/PM settlement) in transforms/conventions.py "

@@ -170,6 +170,23 @@ def gamma_history(wh: Warehouse, preset: str, end: date, underlying: str | None 
                     [underlying, preset, end], order_by="date")
 
 
+def gamma_daily_row(wh: Warehouse, underlying: str, preset: str, day: date | None = None) -> dict | None:
+    """The core.gamma_daily row of `underlying` and `preset` on `day` (None: the last stored day)."""
+    if day is None:
+        df = wh.sql("select * from core.gamma_daily where underlying = ? and preset = ? "
+                    "order by date desc limit 1", [underlying, preset])
+    else:
+        df = wh.table("core.gamma_daily", "underlying = ? and preset = ? and date = ?",
+                      [underlying, preset, day])
+    return df.row(0, named=True) if df.height else None
+
+
+def gamma_underlyings(wh: Warehouse, preset: str) -> list[str]:
+    """Underlyings with a core.gamma_daily row of `preset`, sorted."""
+    return wh.sql("select distinct underlying from core.gamma_daily where preset = ? order by 1",
+                  [preset])["underlying"].to_list()
+
+
 def built_gamma_dates(wh: Warehouse, preset: str, start: date, end: date) -> set[date]:
     """Sessions in [start, end] with a core.gamma_daily row of `preset`."""
     return set(wh.sql("select distinct date from core.gamma_daily where preset = ? and date between ? and ?",
