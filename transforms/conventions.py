@@ -1,5 +1,5 @@
-"""One vocabulary for transforms/: regimes, AM-settled roots, contract multipliers, default rates,
-and the one time-to-settlement function (t_years).
+"""One vocabulary for transforms/: regimes, the table of option roots (underlying, multiplier, AM/PM
+settlement, exercise), contract multipliers, default rates, and the one time-to-settlement function.
 
 Constants and one pure polars expression only; no I/O, no logic that belongs to a table.
 Where two callers used different values they keep them under distinct names (see each comment).
@@ -18,9 +18,9 @@ REGIMES: tuple[str, ...] = ("calm", "crowded", "unwinding", "recovery")
 # -- option roots: ONE table of contract conventions (the dealer-gamma tables, `alvh gex`, docs/gamma.md).
 # settle: "AM" = on the special opening quotation (SOQ / VRO) of the expiry day, "PM" = at the close.
 # exercise: American-style ETF options are still given Black-Scholes (European) greeks in the gamma
-# tables: the industry convention for GEX (SqueezeMetrics, SpotGamma, Perfiliev), and the early-
-# exercise premium of a call on a low-yield ETF or a put at 4 % rates changes gamma by well under the
-# vendor-IV noise except deep in the money, where gamma is ~0 anyway.
+# tables: the industry convention for GEX (SqueezeMetrics, SpotGamma, Perfiliev). The early-exercise
+# premium of a call on a low-yield ETF is ~0; a put's matters mostly deep in the money, where gamma is
+# small (not measured: no American pricer in the stack).
 # dealer_gamma: False for options on the VIX: they price off the VX future of their expiry, not the
 # spot index, so gamma x S^2 on the VIX print is not what dealers hedge (they stay out of core.gamma_*).
 
