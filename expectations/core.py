@@ -32,6 +32,8 @@ def _net_is_sum(name: str):
 
 
 GEX_COLUMNS = ("call_gex_usd_per_pct", "put_gex_usd_per_pct", "net_gex_usd_per_pct")
+# NULL on rows built before these columns existed; finite when present
+VANNA_CHARM = ("net_vanna_usd_per_vol_pt", "net_charm_usd_per_day")
 
 
 # -- dealer gamma (20_core_gamma.sql) ------------------------------------------------------------
@@ -65,9 +67,11 @@ class GammaDaily(Core):
     gex_macd_usd: pl.Float64 = pa.Field(nullable=True)
     gex_macd_signal_usd: pl.Float64 = pa.Field(nullable=True)
     gex_macd_hist_usd: pl.Float64 = pa.Field(nullable=True)
+    net_vanna_usd_per_vol_pt: pl.Float64 = pa.Field(nullable=True)
+    net_charm_usd_per_day: pl.Float64 = pa.Field(nullable=True)
 
     _finite = finite("spot", "net_gex_usd_per_pct", "call_gex_usd_per_pct", "put_gex_usd_per_pct", "gross_gex_usd_per_pct",
-                     "zero_gamma", "zero_gamma_distance_pct", "gex_macd_usd")
+                     "zero_gamma", "zero_gamma_distance_pct", "gex_macd_usd", *VANNA_CHARM)
     spot_gex_is_sum = row_rule(
         "spot_gex_is_call_plus_put", "net_gex_usd_per_pct is not call_gex_usd_per_pct + put_gex_usd_per_pct",
         _close(pl.col("net_gex_usd_per_pct"), pl.col("call_gex_usd_per_pct") + pl.col("put_gex_usd_per_pct")),
@@ -103,8 +107,10 @@ class GammaByStrike(Core):
     call_oi: pl.Int64 = pa.Field(ge=0)
     put_oi: pl.Int64 = pa.Field(ge=0)
     contracts: pl.Int64 = pa.Field(ge=0)
+    net_vanna_usd_per_vol_pt: pl.Float64 = pa.Field(nullable=True)
+    net_charm_usd_per_day: pl.Float64 = pa.Field(nullable=True)
 
-    _finite = finite("strike", *GEX_COLUMNS)
+    _finite = finite("strike", *GEX_COLUMNS, *VANNA_CHARM)
     net_is_sum = _net_is_sum("net_gex_is_call_plus_put")
 
     class Config:
@@ -127,8 +133,10 @@ class GammaByExpiry(Core):
     call_oi: pl.Int64 = pa.Field(ge=0)
     put_oi: pl.Int64 = pa.Field(ge=0)
     contracts: pl.Int64 = pa.Field(ge=0)
+    net_vanna_usd_per_vol_pt: pl.Float64 = pa.Field(nullable=True)
+    net_charm_usd_per_day: pl.Float64 = pa.Field(nullable=True)
 
-    _finite = finite("t_years", *GEX_COLUMNS)
+    _finite = finite("t_years", *GEX_COLUMNS, *VANNA_CHARM)
     net_is_sum = _net_is_sum("net_gex_is_call_plus_put")
     dte_matches = row_rule("dte_is_expiry_minus_date", "dte_days is not expiry - date in days",
                            (pl.col("expiry") - pl.col("date")).dt.total_days() == pl.col("dte_days"),

@@ -60,21 +60,59 @@ def gamma_conventions(settings: Settings):
 
 
 def gamma_partitions(quotes: pl.DataFrame, conventions) -> dict[str, pl.DataFrame]:
-    """The per-day half of the gamma step: SPX quotes of some sessions (as stored in
+    """The per-day half of the gamma step: option quotes of some sessions (as stored in
     raw.option_quotes, ordered like `reads.option_quotes`) -> the four core.gamma tables for those
     sessions, MACD columns empty. Pure: a backfill worker runs it without the warehouse.
+    Each underlying is computed on its own rows alone (exactly what a one-underlying input gives,
+    so SPX's tables do not depend on which other chains came in the drop); roots without dealer
+    gamma conventions are left out (`gamma_left_out`).
     `conventions` is a GammaConventions (use `gamma_conventions(settings)`) or a preset name."""
-    from transforms.gamma import GammaConventions, gamma_tables
+    from transforms.gamma import GammaConventions, gamma_quotes, gamma_tables
 
     if isinstance(conventions, str):
         conventions = GammaConventions.preset(conventions)
-    return gamma_tables(quotes, conventions)
+    quotes = gamma_quotes(quotes)
+    if quotes.is_empty() or "underlying" not in quotes.columns:
+        return gamma_tables(quotes, conventions)
+    parts = [gamma_tables(quotes.filter(pl.col("underlying") == u), conventions)
+             for u in sorted(quotes["underlying"].unique().to_list())]
+    if len(parts) == 1:
+        return parts[0]
+    return {name: pl.concat([p[name] for p in parts]) for name in parts[0]}
+
+
+def gamma_left_out(roots: pl.DataFrame) -> str:
+    """The build note for roots the gamma tables leave out for want of conventions, from a
+    (root, underlying, rows) summary; VIX / VIXW (no dealer gamma by design, docs/gamma.md) say nothing."""
+    from transforms.conventions import OPTION_ROOTS
+    from transforms.gamma import unknown_roots
+
+    unknown = unknown_roots(roots).filter(~pl.col("root").is_in(sorted(OPTION_ROOTS)))
+    if unknown.is_empty():
+        return ""
+    listed = ", ".join(f"{r} ({n:,} rows)" for r, n in unknown.select("root", "rows").iter_rows())
+    return (f"root(s) without dealer-gamma conventions left out of core.gamma_*: {listed}; add them "
+            "to transforms/conventions.py OPTION_ROOTS")
 
 
 def write_gamma_partitions(wh: Warehouse, tables: dict[str, pl.DataFrame]) -> dict[str, int]:
     """Replace the (date, underlying, preset) partitions of `tables` in one transaction."""
     with wh.transaction():
         return {table: write_partitions(wh, table, frame, GAMMA_KEYS) for table, frame in tables.items()}
+
+
+def write_stored_gamma(wh: Warehouse, days: list[date], conventions) -> dict[str, int]:
+    """The gamma partitions of `days` from raw.option_quotes, every underlying with dealer-gamma
+    conventions, one underlying at a time (each read exactly as a one-underlying home stores it)."""
+    from transforms.conventions import GAMMA_ROOTS
+
+    roots = reads.option_roots(wh, days)
+    counts: dict[str, int] = {}
+    for und in sorted(set(roots.filter(pl.col("root").is_in(sorted(GAMMA_ROOTS)))["underlying"])):
+        for table, n in write_gamma_partitions(
+                wh, gamma_partitions(reads.option_quotes(wh, days, und), conventions)).items():
+            counts[table] = counts.get(table, 0) + n
+    return counts
 
 
 @task(name="build-gamma", cache_policy=NO_CACHE)
@@ -86,14 +124,16 @@ def build_gamma(wh: Warehouse, dates: list[date], settings: Settings,
     with `gamma_partitions`), so only the history-dependent MACD runs.
     """
     from transforms.vendor_gex import gamma_with_vendor
+    from transforms.conventions import GAMMA_ROOTS
+    from transforms.gamma import add_gex_macd
 
     conventions = gamma_conventions(settings)
     counts: dict[str, int] = {}
-    have = set(reads.quote_dates(wh, "SPX"))
-    todo = [d for d in dates if d in have]
+    roots = reads.option_roots(wh, dates)  # (quote_date, root, underlying, rows) of the sessions
+    known = roots.filter(pl.col("root").is_in(sorted(GAMMA_ROOTS)))
+    todo = sorted(set(known["quote_date"].to_list()))
     for part in chunks(todo if daily else [], 10):
-        tables = gamma_partitions(reads.option_quotes(wh, part, "SPX"), conventions)
-        for table, n in write_gamma_partitions(wh, tables).items():
+        for table, n in write_stored_gamma(wh, part, conventions).items():
             counts[table] = counts.get(table, 0) + n
     if todo:
         # MACD over the stored daily net GEX up to the last day built (point in time), the vendor's
@@ -105,8 +145,11 @@ def build_gamma(wh: Warehouse, dates: list[date], settings: Settings,
                              prune=False)
         if not daily:
             counts["core.gamma_daily"] = n
-    missing = len(dates) - len(todo)
-    return StepResult("gamma", counts, f"{missing} session(s) without an SPX chain" if missing else "")
+    spx = set(known.filter(pl.col("underlying") == "SPX")["quote_date"].to_list())
+    missing = len([d for d in dates if d not in spx])
+    notes = [f"{missing} session(s) without an SPX chain" if missing else "",
+             gamma_left_out(roots.group_by("root").agg(pl.col("underlying").first(), pl.col("rows").sum()))]
+    return StepResult("gamma", counts, "; ".join(n for n in notes if n))
 
 
 # raw.option_quotes columns core.parity_daily reads

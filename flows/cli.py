@@ -458,17 +458,30 @@ def status(home: HomeOpt = None) -> None:
 
 @app.command()
 def gex(
-    files: Annotated[list[Path], typer.Argument(help="CBOE quotedata chain files")],
+    files: Annotated[list[Path] | None, typer.Argument(
+        help="CBOE quotedata / delayed-JSON chain files (none: read the home's core.gamma_daily)")] = None,
     preset: Annotated[str | None, typer.Option(
         "--preset", help="Gamma convention preset: default | perfiliev (default: ALVH_GAMMA_PRESET)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file per line")] = False,
+    underlying: Annotated[str | None, typer.Option(
+        "--underlying", help="Only this underlying (SPX, SPY, QQQ, NDX, ...); without files: "
+                             "the stored row of it (default SPX)")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Without files: the stored session YYYY-MM-DD (default: the last)")] = None,
+    home: HomeOpt = None,
 ) -> None:
-    """Quick look at chain files without a warehouse: spot GEX, zero gamma, walls (docs/gamma.md)."""
+    """Dealer gamma of chain files without a warehouse, or of the stored tables with no file:
+    spot GEX, zero gamma, walls, vanna and charm (docs/gamma.md)."""
+    day = _date(as_of, "--as-of") if as_of else None
 
     def body() -> int:
-        from flows.gex import gex_command
+        from flows.gex import gex_command, stored_command
 
-        return gex_command(files, preset or load_settings().gamma_preset, as_json)
+        if files:
+            return gex_command(files, preset or load_settings().gamma_preset, as_json, underlying)
+        settings = _settings(home)
+        return stored_command(settings.warehouse_path, (underlying or "SPX").upper(),
+                              preset or settings.gamma_preset, day, as_json)
 
     raise typer.Exit(_guard(body))
 

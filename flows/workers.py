@@ -36,7 +36,7 @@ class DayWork:
     landed: list[Landed] = field(default_factory=list)
     prepared: list[Prepared] | None = None
     gamma: dict[str, pl.DataFrame] | None = None
-    quote_rows: int = 0  # SPX chain rows for the day the gamma was computed from
+    quote_rows: int = 0  # chain rows (every gamma underlying) the day's gamma was computed from
     skipped: bool = False  # the batch is already built: nothing to parse
     missing: str | None = None  # why there is no drop for this session
 
@@ -65,14 +65,17 @@ def fetch_day(day: date, source: str, folder: Path, home: Path, seed: int) -> li
 
 def stored_quotes(day: date, landed: list[Landed], prepared: list[Prepared],
                   batch_id: str) -> pl.DataFrame:
-    """The SPX rows of `day` exactly as raw.option_quotes will hold them after the day's load
-    (lineage columns added, ordered like `reads.option_quotes`), from the parsed files."""
+    """The option rows of `day` whose roots feed the gamma tables (every underlying with dealer-gamma
+    conventions), exactly as raw.option_quotes will hold them after the day's load (lineage
+    columns added, ordered like `reads.option_quotes`), from the parsed files."""
+    from transforms.conventions import GAMMA_ROOTS
+
     frames = []
     for item, prep in zip(landed, prepared, strict=True):
         p = prep.parsed
         if p is None or prep.error or p.table != "raw.option_quotes" or p.rows.is_empty():
             continue
-        frames.append(p.rows.filter((pl.col("underlying") == "SPX") & (pl.col("quote_date") == day))
+        frames.append(p.rows.filter(pl.col("root").is_in(sorted(GAMMA_ROOTS)) & (pl.col("quote_date") == day))
                       .with_columns(batch_id=pl.lit(batch_id), file_id=pl.lit(item.landed.file_id)))
     if not frames:
         return pl.DataFrame()

@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from flows import console
-from flows.build import gamma_conventions, gamma_partitions, write_gamma_partitions
+from flows.build import gamma_conventions, write_gamma_partitions, write_stored_gamma
 from flows.ingest import ingest_paths, load_many, prepare_one
 from flows.nightly import _needs_history, write_sample_history
 from flows.settings import Settings
@@ -56,9 +56,12 @@ def _prior_failures(wh: Warehouse, file_ids: list[str]) -> list[str]:
 
 
 def _gamma_is_the_days_own(wh: Warehouse, work: DayWork) -> bool:
-    """True when the SPX rows stored for the day are exactly the ones the worker computed from:
-    same count, and every row from this day's files (not an older or foreign file)."""
-    n, foreign = reads.spx_rows_of_files(wh, work.day, [x.landed.file_id for x in work.landed])
+    """True when the option rows of the gamma roots stored for the day are exactly the ones the
+    worker computed from: same count, and every row from this day's files (not an older or foreign file)."""
+    from transforms.conventions import GAMMA_ROOTS
+
+    n, foreign = reads.rows_of_files(wh, work.day, [x.landed.file_id for x in work.landed],
+                                     sorted(GAMMA_ROOTS))
     return n == work.quote_rows and foreign == 0
 
 
@@ -82,10 +85,7 @@ def apply_day(wh: Warehouse, settings: Settings, work: DayWork, conventions=None
         if work.gamma is not None and _gamma_is_the_days_own(wh, work):
             write_gamma_partitions(wh, work.gamma)
         else:  # the stored rows differ from the drop's (or no chain): the nightly path, from storage
-            quotes = reads.option_quotes(wh, [day], "SPX")
-            if quotes.height:
-                write_gamma_partitions(wh, gamma_partitions(
-                    quotes, conventions or gamma_conventions(settings)))
+            write_stored_gamma(wh, [day], conventions or gamma_conventions(settings))
     errors = [o.error or o.path for o in outcomes if o.failed]
     errors += _prior_failures(wh, [o.file_id for o in outcomes if o.status == "known" and o.file_id])
     out = DayOutcome(day, "built", files=len(outcomes), rows=sum(o.rows for o in outcomes),

@@ -1,5 +1,5 @@
-"""One vocabulary for transforms/: regimes, AM-settled roots, contract multipliers, default rates,
-and the one time-to-settlement function (t_years).
+"""One vocabulary for transforms/: regimes, the table of option roots (underlying, multiplier, AM/PM
+settlement, exercise), contract multipliers, default rates, and the one time-to-settlement function.
 
 Constants and one pure polars expression only; no I/O, no logic that belongs to a table.
 Where two callers used different values they keep them under distinct names (see each comment).
@@ -7,6 +7,7 @@ Where two callers used different values they keep them under distinct names (see
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:  # polars loads in t_years: every `alvh` command reads the rates below (flows/
@@ -16,9 +17,51 @@ if TYPE_CHECKING:  # polars loads in t_years: every `alvh` command reads the rat
 # -- regimes of the crowded-unwind state machine (transforms/signals.py, docs/alvh.md)
 REGIMES: tuple[str, ...] = ("calm", "crowded", "unwinding", "recovery")
 
-# -- roots settled on the special opening quotation (SOQ / VRO) of the expiry day, the rest at the close.
-# The dealer-gamma tables (GammaConventions.am_settled_roots default) know every AM index root.
-AM_SETTLED_INDEX_ROOTS: frozenset[str] = frozenset({"SPX", "NDX", "RUT", "DJX", "VIX", "VIXW"})
+# -- option roots: ONE table of contract conventions (the dealer-gamma tables, `alvh gex`, docs/gamma.md).
+# settle: "AM" = on the special opening quotation (SOQ / VRO) of the expiry day, "PM" = at the close.
+# exercise: American-style ETF options are still given Black-Scholes (European) greeks in the gamma
+# tables: the industry convention for GEX (SqueezeMetrics, SpotGamma, Perfiliev). The early-exercise
+# premium of a call on a low-yield ETF is ~0; a put's matters mostly deep in the money, where gamma is
+# small (not measured: no American pricer in the stack).
+# dealer_gamma: False for options on the VIX: they price off the VX future of their expiry, not the
+# spot index, so gamma x S^2 on the VIX print is not what dealers hedge (they stay out of core.gamma_*).
+
+
+@dataclass(frozen=True)
+class RootConvention:
+    underlying: str                                   # what core.gamma_* key the root's rows under
+    kind: Literal["index", "etf", "vol_index"]
+    settlement: Literal["cash", "physical"]
+    settle: Literal["AM", "PM"]
+    exercise: Literal["european", "american"]
+    multiplier: float                                 # USD per point of the underlying per contract
+    dealer_gamma: bool = True
+
+
+def _index(und: str, settle: Literal["AM", "PM"]) -> RootConvention:
+    return RootConvention(und, "index", "cash", settle, "european", 100.0)
+
+
+def _etf(und: str) -> RootConvention:
+    return RootConvention(und, "etf", "physical", "PM", "american", 100.0)
+
+
+OPTION_ROOTS: dict[str, RootConvention] = {
+    # S&P 500: AM-settled 3rd-Friday monthlies (root SPX) and PM weeklies / dailies (SPXW)
+    "SPX": _index("SPX", "AM"), "SPXW": _index("SPX", "PM"), "SPXPM": _index("SPX", "PM"),
+    "XSP": _index("XSP", "PM"),                       # mini-SPX (1/10), cash, European, PM
+    "NDX": _index("NDX", "AM"), "NDXP": _index("NDX", "PM"),
+    "RUT": _index("RUT", "AM"), "RUTW": _index("RUT", "PM"),
+    "DJX": _index("DJX", "AM"),
+    "SPY": _etf("SPY"), "QQQ": _etf("QQQ"), "IWM": _etf("IWM"), "DIA": _etf("DIA"),
+    "VIX": RootConvention("VIX", "vol_index", "cash", "AM", "european", 100.0, dealer_gamma=False),
+    "VIXW": RootConvention("VIX", "vol_index", "cash", "AM", "european", 100.0, dealer_gamma=False),
+}
+# Roots settled on the opening print, from the table. The dealer-gamma tables
+# (GammaConventions.am_settled_roots default) use every one of them.
+AM_SETTLED_INDEX_ROOTS: frozenset[str] = frozenset(r for r, c in OPTION_ROOTS.items() if c.settle == "AM")
+# Roots whose rows feed core.gamma_* (the others: a finding, see transforms.gamma.unknown_roots).
+GAMMA_ROOTS: frozenset[str] = frozenset(r for r, c in OPTION_ROOTS.items() if c.dealer_gamma)
 # The ALVH engine's t_years and the backtest's settlement use the narrower set they were written
 # with (VIXW counted PM-settled there, unlike the gamma tables): kept so their numbers do not move.
 ALVH_AM_ROOTS: frozenset[str] = frozenset({"SPX", "VIX"})

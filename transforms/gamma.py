@@ -3,8 +3,13 @@ the zero-gamma flip(s), walls, the daily summary and its MACD. Conventions are a
 
 Pure polars + numpy: frames and parameters in, frames out. No I/O, DuckDB, Prefect or sources import.
 
-Unit: GEX in USD per 1 % move of the underlying = gamma × open interest × 100 × S² × 0.01, signed
-from the dealers' side (default: dealers long calls, short puts). See docs/gamma.md.
+Unit: GEX in USD per 1 % move of the underlying = gamma × open interest × multiplier × S² × 0.01,
+signed from the dealers' side (default: dealers long calls, short puts). Beside it, with the same
+dealer sign: vanna exposure in USD of underlying per 1 vol point (∂Δ/∂σ × 0.01 × OI × multiplier × S)
+and charm exposure in USD of underlying per day (−∂Δ/∂T / days per year × OI × multiplier × S): how
+the dealers' option delta moves when IV rises one point / one day passes (their hedge trades the
+opposite). Every underlying in transforms.conventions.OPTION_ROOTS with dealer_gamma; rows of other
+roots are left out and reported by `unknown_roots`. See docs/gamma.md.
 """
 
 from __future__ import annotations
@@ -20,9 +25,17 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.optimize import brentq
 
 from transforms import greeks
-from transforms.conventions import AM_SETTLED_INDEX_ROOTS, SPX_MULTIPLIER, t_years
+from transforms.conventions import (
+    AM_SETTLED_INDEX_ROOTS,
+    GAMMA_ROOTS,
+    OPTION_ROOTS,
+    SPX_MULTIPLIER,
+    t_years,
+)
 
-CONTRACT_MULTIPLIER = SPX_MULTIPLIER
+CONTRACT_MULTIPLIER = SPX_MULTIPLIER  # the profile kernel's unit (weights are scaled by multiplier / this)
+ROOT_MULTIPLIER: dict[str, float] = {r: c.multiplier for r, c in OPTION_ROOTS.items() if c.dealer_gamma}
+VOL_PT = 0.01  # one vol point (IV 0.20 -> 0.21)
 PCT_MOVE = 0.01
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 # A row whose d1 stays beyond ±9 over a whole spot range contributes at most e^{-40.5} ≈ 2.6e-18 of
@@ -140,12 +153,14 @@ BY_STRIKE_SCHEMA: dict[str, pl.DataType] = {
     "date": pl.Date(), "underlying": pl.String(), "preset": pl.String(), "strike": pl.Float64(),
     "call_gex_usd_per_pct": pl.Float64(), "put_gex_usd_per_pct": pl.Float64(), "net_gex_usd_per_pct": pl.Float64(),
     "call_oi": pl.Int64(), "put_oi": pl.Int64(), "contracts": pl.Int64(),
+    "net_vanna_usd_per_vol_pt": pl.Float64(), "net_charm_usd_per_day": pl.Float64(),
 }
 BY_EXPIRY_SCHEMA: dict[str, pl.DataType] = {
     "date": pl.Date(), "underlying": pl.String(), "preset": pl.String(), "root": pl.String(),
     "expiry": pl.Date(), "dte_days": pl.Int64(), "t_years": pl.Float64(), "bucket": pl.String(),
     "call_gex_usd_per_pct": pl.Float64(), "put_gex_usd_per_pct": pl.Float64(), "net_gex_usd_per_pct": pl.Float64(),
     "call_oi": pl.Int64(), "put_oi": pl.Int64(), "contracts": pl.Int64(),
+    "net_vanna_usd_per_vol_pt": pl.Float64(), "net_charm_usd_per_day": pl.Float64(),
 }
 PROFILE_SCHEMA: dict[str, pl.DataType] = {
     "date": pl.Date(), "underlying": pl.String(), "preset": pl.String(), "spot_level": pl.Float64(),
@@ -166,6 +181,7 @@ DAILY_SCHEMA: dict[str, pl.DataType] = {
     "flip_search_low": pl.Float64(), "flip_search_high": pl.Float64(),
     "call_wall": pl.Float64(), "put_wall": pl.Float64(), "abs_gamma_strike": pl.Float64(),
     "top_oi_strikes": pl.List(pl.Float64()), "zero_dte_share_pct": pl.Float64(),
+    "net_vanna_usd_per_vol_pt": pl.Float64(), "net_charm_usd_per_day": pl.Float64(),
 }
 MACD_COLUMNS: dict[str, pl.DataType] = {
     "gex_macd_usd": pl.Float64(), "gex_macd_signal_usd": pl.Float64(),
@@ -180,6 +196,35 @@ def _empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
 
 
 # --------------------------------------------------------------------------------------------------
+# Which roots count
+# --------------------------------------------------------------------------------------------------
+def unknown_roots(quotes: pl.DataFrame) -> pl.DataFrame:
+    """The roots of `quotes` the gamma tables leave out: (root, underlying, rows, reason), by root.
+    `quotes` is option rows or a summary with a `rows` count per (…, root). A root absent from transforms.conventions.OPTION_ROOTS has no known multiplier or settlement
+    (never guessed as SPX); a root listed with dealer_gamma=False (VIX, VIXW) says why there."""
+    schema = {"root": pl.String(), "underlying": pl.String(), "rows": pl.Int64(), "reason": pl.String()}
+    if quotes.is_empty() or "root" not in quotes.columns:
+        return pl.DataFrame(schema=schema)
+    und = pl.col("underlying") if "underlying" in quotes.columns else pl.lit(None, pl.String)
+    out = (quotes.filter(~pl.col("root").is_in(sorted(GAMMA_ROOTS)))
+           .group_by("root").agg(underlying=und.first(),
+                                 rows=(pl.col("rows").sum() if "rows" in quotes.columns else pl.len())
+                                 .cast(pl.Int64)).sort("root"))
+    reasons = [("no dealer gamma: options on a volatility index price off its futures, not the index"
+                if r in OPTION_ROOTS else
+                "no contract conventions (multiplier, AM/PM settlement) in transforms/conventions.py "
+                "OPTION_ROOTS") for r in out["root"]]
+    return out.with_columns(reason=pl.Series(reasons, dtype=pl.String)).select(list(schema)).cast(schema)
+
+
+def gamma_quotes(quotes: pl.DataFrame) -> pl.DataFrame:
+    """The rows of `quotes` whose root feeds the gamma tables (see `unknown_roots` for the rest)."""
+    if quotes.is_empty() or "root" not in quotes.columns:
+        return quotes
+    return quotes.filter(pl.col("root").is_in(sorted(GAMMA_ROOTS)))
+
+
+# --------------------------------------------------------------------------------------------------
 # Per-contract exposure
 # --------------------------------------------------------------------------------------------------
 def exposure_rows(quotes: pl.DataFrame, conventions: GammaConventions | str | None = None
@@ -189,8 +234,12 @@ def exposure_rows(quotes: pl.DataFrame, conventions: GammaConventions | str | No
     Adds: date (= quote_date), snapshot_date (New York date of quote_ts), t_years, dte_days,
     iv_used, is_call, dealer_sign, excluded (expired under the conventions and not kept),
     expired_flag, gamma_used (vendor or model at spot) and gex_usd (signed, USD per 1 % move).
+    Also vanna_usd (per 1 vol point) and charm_usd (per day of the preset's time basis), signed
+    like gex_usd, from Black-Scholes at spot with iv_used (the vendor files print no vanna / charm:
+    the perfiliev preset's vendor gamma does not extend to them); rows with IV or T <= 0 give 0.
     Keyed by root as well as expiry/strike/right: SPX and SPXW rows stay distinct.
     When several snapshots share a (quote_date, underlying), only the latest quote_ts is used.
+    Rows of roots outside transforms.conventions.GAMMA_ROOTS are left out (`unknown_roots`).
     """
     conv = resolve(conventions)
     need = ["quote_date", "quote_ts", "root", "expiry", "strike", "right", "underlying", "spot",
@@ -199,7 +248,7 @@ def exposure_rows(quotes: pl.DataFrame, conventions: GammaConventions | str | No
     if missing:
         raise ValueError(f"option quotes lack column(s) {missing}")
     ny = conv.exchange_tz
-    q = quotes.select(need).with_columns(
+    q = gamma_quotes(quotes.select(need)).with_columns(
         pl.col("open_interest").fill_null(0).cast(pl.Int64),
         pl.col("iv").cast(pl.Float64).fill_null(0.0).fill_nan(0.0),
         pl.col("gamma").cast(pl.Float64).fill_null(0.0).fill_nan(0.0),
@@ -257,9 +306,18 @@ def exposure_rows(quotes: pl.DataFrame, conventions: GammaConventions | str | No
     if conv.iv_fill == "other_right":
         q = q.with_columns(iv_used=_iv_from_other_right(q))
     gamma_used = q["gamma"].to_numpy() if conv.spot_gamma == "vendor" else _chunked_gamma(q, conv)
-    return q.with_columns(gamma_used=pl.Series(gamma_used, dtype=pl.Float64)).with_columns(
-        gex_usd=pl.col("gamma_used") * pl.col("open_interest") * CONTRACT_MULTIPLIER
+    vanna, charm = _chunked_vanna_charm(q, conv)
+    per_day = conv.days_per_year if conv.time_basis == "calendar_to_settlement" \
+        else conv.business_days_per_year
+    delta_usd = pl.col("open_interest") * pl.col("multiplier") * pl.col("spot") * pl.col("dealer_sign")
+    return q.with_columns(
+        gamma_used=pl.Series(gamma_used, dtype=pl.Float64),
+        multiplier=pl.col("root").replace_strict(ROOT_MULTIPLIER, return_dtype=pl.Float64),
+    ).with_columns(
+        gex_usd=pl.col("gamma_used") * pl.col("open_interest") * pl.col("multiplier")
         * pl.col("spot") ** 2 * PCT_MOVE * pl.col("dealer_sign"),
+        vanna_usd=pl.Series(vanna, dtype=pl.Float64) * VOL_PT * delta_usd,
+        charm_usd=pl.Series(charm, dtype=pl.Float64) / per_day * delta_usd,
     ).drop("settle_ts")
 
 
@@ -294,6 +352,20 @@ def _chunked_gamma(q: pl.DataFrame, conv: GammaConventions, chunk: int = 1 << 18
         s, k, t, v = (c[i:i + chunk] for c in cols)
         out[i:i + chunk] = greeks.gamma(s, k, t, v, conv.rate, conv.div_yield)
     return out
+
+
+def _chunked_vanna_charm(q: pl.DataFrame, conv: GammaConventions, chunk: int = 1 << 18
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """Model vanna (per 1.00 of vol) and charm (per year) at spot; 0 where IV or T <= 0, as gamma."""
+    cols = [q[c].to_numpy() for c in ("spot", "strike", "t_years", "iv_used", "is_call")]
+    vanna, charm = np.empty(q.height), np.empty(q.height)
+    for i in range(0, q.height, chunk):
+        s, k, t, v, c = (x[i:i + chunk] for x in cols)
+        out = greeks.vanna_charm(s, k, t, v, c, conv.rate, conv.div_yield)
+        live = (v > 0) & (t > 0)
+        vanna[i:i + chunk] = np.where(live, out["vanna"], 0.0)
+        charm[i:i + chunk] = np.where(live, out["charm"], 0.0)
+    return vanna, charm
 
 
 # --------------------------------------------------------------------------------------------------
@@ -449,6 +521,8 @@ def _side_sums(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
         call_oi=pl.col("open_interest").filter(call).sum(),
         put_oi=pl.col("open_interest").filter(put).sum(),
         contracts=pl.len().cast(pl.Int64),
+        net_vanna_usd_per_vol_pt=pl.col("vanna_usd").sum(),
+        net_charm_usd_per_day=pl.col("charm_usd").sum(),
     ).with_columns(net_gex_usd_per_pct=pl.col("call_gex_usd_per_pct") + pl.col("put_gex_usd_per_pct"))
 
 
@@ -511,6 +585,8 @@ def _spot_sums(rows: pl.DataFrame, preset: str) -> pl.DataFrame:
         zero_dte_gross=pl.col("gex_usd").filter(used & (pl.col("dte_days") <= 0)).abs().sum(),
         contracts=used.sum().cast(pl.Int64),
         expired_rows=pl.col("expired_flag").sum().cast(pl.Int64),
+        net_vanna_usd_per_vol_pt=pl.col("vanna_usd").filter(used).sum(),
+        net_charm_usd_per_day=pl.col("charm_usd").filter(used).sum(),
     ).with_columns(
         net_gex_usd_per_pct=pl.col("call_gex_usd_per_pct") + pl.col("put_gex_usd_per_pct"),
         zero_dte_share_pct=pl.when(pl.col("gross_gex_usd_per_pct") > 0)
@@ -576,7 +652,8 @@ def _gamma_tables(quotes: pl.DataFrame, conv: GammaConventions) -> dict[str, pl.
             g = live.clear()
         levels, call, put, flips, zero = profile_and_flips(
             g["strike"].to_numpy(), g["t_years"].to_numpy(), g["iv_used"].to_numpy(),
-            (g["dealer_sign"] * g["open_interest"]).to_numpy(), g["is_call"].to_numpy(),
+            (g["dealer_sign"] * g["open_interest"] * (g["multiplier"] / CONTRACT_MULTIPLIER)).to_numpy(),
+            g["is_call"].to_numpy(),
             spot, conv)
         profiles.append(pl.DataFrame({
             "date": [d] * levels.size, "underlying": [und] * levels.size,

@@ -27,17 +27,18 @@ EXPORT_ALIASES = {
 
 
 def last_built_night(wh: Warehouse, preset: str) -> date | None:
-    """The latest session with a dealer-gamma row for `preset` (what `report` renders by default)."""
+    """The latest session with an SPX dealer-gamma row for `preset` (what `report` renders by default)."""
     if "core.gamma_daily" not in wh.tables():
         return None
-    return wh.scalar("select max(date) from core.gamma_daily where preset = ?", [preset])
+    return wh.scalar("select max(date) from core.gamma_daily where underlying = 'SPX' and preset = ?",
+                     [preset])
 
 
 def night_built(wh: Warehouse, day: date, preset: str) -> bool:
     if "core.gamma_daily" not in wh.tables():
         return False
-    return bool(wh.scalar("select count(*) from core.gamma_daily where date = ? and preset = ?",
-                          [day, preset]))
+    return bool(wh.scalar("select count(*) from core.gamma_daily where date = ? and underlying = 'SPX' "
+                          "and preset = ?", [day, preset]))
 
 
 def last_loaded_night(wh: Warehouse) -> date | None:

@@ -74,6 +74,18 @@ def option_chains(wh: Warehouse, underlying: str = "SPX", *, dates: list[date] |
     return df if columns is None else df.select(columns)
 
 
+def option_roots(wh: Warehouse, quote_dates: list[date]) -> pl.DataFrame:
+    """(quote_date, root, underlying, rows) of raw.option_quotes for the given sessions: which
+    chains a session holds (the gamma step builds every underlying with conventions)."""
+    schema = {"quote_date": pl.Date, "root": pl.String, "underlying": pl.String, "rows": pl.Int64}
+    if not quote_dates:
+        return pl.DataFrame(schema=schema)
+    df = wh.sql("select quote_date, root, underlying, count(*) as rows from raw.option_quotes "
+                "where quote_date in (select unnest(?::date[])) group by all order by all",
+                [list(quote_dates)])
+    return df.cast(schema) if df.height else pl.DataFrame(schema=schema)
+
+
 def quote_dates(wh: Warehouse, underlying: str = "SPX") -> list[date]:
     df = wh.sql("select distinct quote_date from raw.option_quotes where underlying = ? order by 1",
                 [underlying])
@@ -161,6 +173,23 @@ def gamma_history(wh: Warehouse, preset: str, end: date, underlying: str | None 
                     [underlying, preset, end], order_by="date")
 
 
+def gamma_daily_row(wh: Warehouse, underlying: str, preset: str, day: date | None = None) -> dict | None:
+    """The core.gamma_daily row of `underlying` and `preset` on `day` (None: the last stored day)."""
+    if day is None:
+        df = wh.sql("select * from core.gamma_daily where underlying = ? and preset = ? "
+                    "order by date desc limit 1", [underlying, preset])
+    else:
+        df = wh.table("core.gamma_daily", "underlying = ? and preset = ? and date = ?",
+                      [underlying, preset, day])
+    return df.row(0, named=True) if df.height else None
+
+
+def gamma_underlyings(wh: Warehouse, preset: str) -> list[str]:
+    """Underlyings with a core.gamma_daily row of `preset`, sorted."""
+    return wh.sql("select distinct underlying from core.gamma_daily where preset = ? order by 1",
+                  [preset])["underlying"].to_list()
+
+
 def built_gamma_dates(wh: Warehouse, preset: str, start: date, end: date) -> set[date]:
     """Sessions in [start, end] with a core.gamma_daily row of `preset`."""
     return set(wh.sql("select distinct date from core.gamma_daily where preset = ? and date between ? and ?",
@@ -197,12 +226,12 @@ def recommendation_status(wh: Warehouse, as_of: date) -> str | None:
     return wh.scalar("select status from core.recommendations where as_of = ?", [as_of])
 
 
-def spx_rows_of_files(wh: Warehouse, day: date, file_ids: list[str]) -> tuple[int, int]:
-    """(SPX option rows stored for `day`, how many of them come from none of `file_ids`)."""
+def rows_of_files(wh: Warehouse, day: date, file_ids: list[str], roots: list[str]) -> tuple[int, int]:
+    """(option rows of `roots` stored for `day`, how many of them come from none of `file_ids`)."""
     n, foreign = wh.one(
         "select count(*), count(*) filter (where file_id is null or file_id not in "
-        "(select unnest(?::varchar[]))) from raw.option_quotes where underlying = 'SPX' and "
-        "quote_date = ?", [list(file_ids), day])
+        "(select unnest(?::varchar[]))) from raw.option_quotes where root in "
+        "(select unnest(?::varchar[])) and quote_date = ?", [list(file_ids), list(roots), day])
     return n, foreign
 
 

@@ -1,5 +1,6 @@
-"""Dealer gamma: tonight's profile with spot and flip, GEX by strike (calls and puts) with the walls,
-net GEX history with its MACD panel, the by-expiry table and the conventions in force.
+"""Dealer gamma: tonight's SPX profile with spot and flip, GEX by strike (calls and puts) with the
+walls, net GEX history with its MACD panel, the by-expiry table (with vanna and charm), a compact
+table of the other underlyings stored tonight (SPY, QQQ, NDX ...) and the conventions in force.
 
 Reads core.gamma_daily, core.gamma_profile, core.gamma_by_strike, core.gamma_by_expiry only.
 """
@@ -27,7 +28,7 @@ def _bn(s: pl.Series) -> list[float]:
     return (s / 1e9).to_list()
 
 
-def build(ctx: Context) -> dict | None:
+def build(ctx: Context) -> dict:
     wh, d, preset = ctx.wh, ctx.as_of, ctx.preset
     hist = wh.sql(
         "select date, spot, net_gex_usd_per_pct, zero_gamma, gex_macd_usd, gex_macd_signal_usd, "
@@ -39,7 +40,7 @@ def build(ctx: Context) -> dict | None:
         reason = why(ctx, "gamma", f"no SPX chain for {d}: no dealer-gamma row")
         return {"g": Blank(), "rk": None, "charts": Blank(), "takeaway": "", "reason": reason, "by_expiry": [],
                 "preset": preset, "method": CONVENTIONS.get(preset, "custom conventions (see core.gamma_daily.preset)"),
-                "others_flips": []}
+                "others": [], "others_flips": []}
     g = night.row(0, named=True)
     rk = key(date=d, underlying="SPX", preset=preset)
     spot = g["spot"]
@@ -148,8 +149,14 @@ def build(ctx: Context) -> dict | None:
         charts["history"] = to_div(fig, "fig-gamma-history")
 
     by_exp = wh.sql("select root, expiry, dte_days, bucket, call_gex_usd_per_pct, put_gex_usd_per_pct, net_gex_usd_per_pct, "
+                    "net_vanna_usd_per_vol_pt, net_charm_usd_per_day, "
                     "call_oi, put_oi from core.gamma_by_expiry where underlying = 'SPX' and preset = ? "
                     "and date = ? order by expiry, root", [preset, d])
+    # the other underlyings of the night, one compact row each (same preset, same date)
+    others = wh.sql("select underlying, spot, net_gex_usd_per_pct, zero_gamma, zero_gamma_distance_pct, "
+                    "call_wall, put_wall, zero_dte_share_pct, net_vanna_usd_per_vol_pt, "
+                    "net_charm_usd_per_day from core.gamma_daily where underlying <> 'SPX' and "
+                    "preset = ? and date = ? order by underlying", [preset, d])
 
     gex = g["net_gex_usd_per_pct"]
     dist = g["zero_gamma_distance_pct"]
@@ -166,6 +173,8 @@ def build(ctx: Context) -> dict | None:
         "g": g, "rk": rk, "charts": charts, "takeaway": take, "reason": None,
         "by_expiry": [{**r, "rk": key(date=d, underlying="SPX", preset=preset, root=r["root"],
                                       expiry=r["expiry"])} for r in by_exp.to_dicts()],
+        "others": [{**r, "rk": key(date=d, underlying=r["underlying"], preset=preset)}
+                   for r in others.to_dicts()],
         "preset": preset,
         "method": CONVENTIONS.get(preset, "custom conventions (see core.gamma_daily.preset)"),
         "others_flips": [f for f in (g.get("zero_gamma_flips") or []) if f != g["zero_gamma"]],

@@ -1,4 +1,4 @@
-"""SPX and VIX option chains of one sample session, in CBOE delayed-quotes `quotedata.csv` layout.
+"""SPX, SPY and VIX option chains of one sample session, in CBOE delayed-quotes `quotedata.csv` layout.
 
 Builds numeric chains with numpy (surface, Black-Scholes/Black-76, persistent open interest) and
 prints them byte-stably; knows nothing about folders or other vendors.
@@ -25,13 +25,14 @@ HEADER = ("Expiration Date,Calls,Last Sale,Net,Bid,Ask,Volume,IV,Delta,Gamma,Ope
 # Per-day random streams: default_rng([seed, day.toordinal(), STREAM]).
 STREAM_SPX = 11
 STREAM_VIX = 12
+STREAM_SPY = 13  # SPY draws from its own stream: adding it changed no SPX or VIX number
 
 # Open-interest weight of an expiry by kind (before time-to-expiry and moneyness shaping).
 KIND_WEIGHT = {"monthly": 1.0, "leap": 0.5, "eom": 0.25, "weekly": 0.12, "daily": 0.05}
 SPXW_ON_MONTHLY = 0.20  # the PM-settled twin of a monthly holds less OI than the AM contract
 ROUND_WEIGHT = ((100, 5.0), (50, 2.2), (25, 1.4))  # 100 >> 50 >> 25 > 5
 OI_SCALE = 1400.0  # contracts at weight 1 (calibrated: spot GEX of order +-$5-20bn per 1 %)
-ROOT_ID = {"SPX": 1, "SPXW": 2, "VIX": 3, "VIXW": 4}
+ROOT_ID = {"SPX": 1, "SPXW": 2, "VIX": 3, "VIXW": 4, "SPY": 5}
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
            "October", "November", "December")
 
@@ -351,3 +352,119 @@ def vix_chain(m: SampleMarket, day: date) -> Chain:
     half = 0.05
     return Chain(name="CBOE VOLATILITY INDEX", spot=spot, change=change, ts=ts,
                  index_bid=spot - half, index_ask=spot + half, frame=f)
+
+
+# -- SPY: the ETF on the same simulated path ------------------------------------------------------
+SPY_PER_SPX = 0.1      # SPY trades near SPX / 10
+SPY_DIV_YIELD = 0.012  # SPY's own yield (quarterly dividends, priced as a continuous yield)
+# ETF contracts are a tenth of SPX's notional and more numerous: ~3x the contracts gives a SPY GEX
+# near 0.3x SPX's, the order of the real ratio (../shared/realdata: SPY -3.9 bn, SPX -13 to -19 bn).
+SPY_OI_SCALE = 3.0 * OI_SCALE
+
+
+def _spx_snapshot_spot(m: SampleMarket, day: date) -> float:
+    """The SPX chain's snapshot price: the first draw of the SPX stream replayed on a generator of
+    its own (the SPX chain's stream is not touched), so SPY's snapshot sits on the same path."""
+    st = m.state(day)
+    z = np.random.default_rng([m.seed, day.toordinal(), STREAM_SPX]).standard_normal()
+    return round(st["spx_close"] * math.exp(0.2 * math.sqrt(st["variance"] / 252.0) * z), 2)
+
+
+def spy_chain(m: SampleMarket, day: date) -> Chain:
+    """SPY options (root SPY: PM-settled, physically settled, American; priced Black-Scholes with
+    SPY's own dividend yield) on SPX's snapshot / 10: the SPX expiries without the LEAPs, strikes on
+    SPX's grid / 10 (0.5 points near the money), penny quotes. Its own random stream (STREAM_SPY)."""
+    st = m.state(day)
+    p = m.params
+    rng = np.random.default_rng([m.seed, day.toordinal(), STREAM_SPY])
+    ts = snapshot_time(day)
+    spot = round(_spx_snapshot_spot(m, day) * SPY_PER_SPX, 2)
+    change = spot - round(st["prev_close"] * SPY_PER_SPX, 2)
+    v_q, crowd, anchor = st["variance_q"], st["crowding_oi"], st["oi_anchor"] * SPY_PER_SPX
+    level_noise = math.exp(0.015 * rng.standard_normal())
+    skew_mult = math.exp(0.05 * rng.standard_normal()) * (1.0 + 0.15 * st["crowding"])
+
+    kinds: dict[date, str] = {}
+    for e, root, kind in ex.spx_expiries(day):
+        if kind != "leap" and (root == "SPXW" or e not in kinds):
+            kinds[e] = kind  # one PM series per date (SPY has no AM twin)
+    exps, parts = [], []
+    for e in sorted(kinds):
+        close_h = 13 if ex.is_early_close(e) else 16
+        T = (datetime(e.year, e.month, e.day, close_h, 0) - ts).total_seconds() / 60 / px.MIN_YEAR
+        if T <= 0:
+            continue
+        atm = math.sqrt(float(expected_avg_var(v_q, T, p, st["spike_q"]))) * 0.93 * level_noise
+        sd = atm * math.sqrt(max(T, 1 / 365))
+        exps.append(e)
+        parts.append((_strike_grid(spot / SPY_PER_SPX, sd, kinds[e]) * SPY_PER_SPX, T, atm,
+                      KIND_WEIGHT[kinds[e]]))
+    sizes = [len(pt[0]) for pt in parts]
+    eidx = np.repeat(np.arange(len(parts)), sizes)
+    K = np.round(np.concatenate([pt[0] for pt in parts]).astype(float), 2)
+    T = np.repeat([pt[1] for pt in parts], sizes)
+    atm = np.repeat([pt[2] for pt in parts], sizes)
+    w_t = np.repeat([pt[3] for pt in parts], sizes) / np.sqrt(1.0 + T / 0.25)
+    eo = np.array([e.toordinal() for e in exps], dtype=np.int64)[eidx]
+    n = len(K)
+    iv = px.spx_iv(np.log(K / (spot * np.exp((px.R - SPY_DIV_YIELD) * T))), T, atm, skew_mult)
+    z_c, z_p = rng.standard_normal(n), rng.standard_normal(n)
+    iv_c = iv * np.exp(0.004 * z_c)
+    iv_p = iv * np.exp(0.004 * (0.95 * z_c + 0.31 * z_p))
+    call, _, dc, _, gc = px.bs(spot, K, T, iv_c, q=SPY_DIV_YIELD)
+    _, put, _, dp, gp = px.bs(spot, K, T, iv_p, q=SPY_DIV_YIELD)
+    jit = np.exp(0.15 * rng.standard_normal((2, n)))
+    # penny quotes: the spread widens with price, at least a cent
+    cb = np.floor(np.maximum(call - (0.01 + 0.004 * call) * jit[0], 0.0) * 100).astype(np.int64)
+    ca = np.maximum(np.ceil((call + (0.01 + 0.004 * call) * jit[0]) * 100), cb + 1).astype(np.int64)
+    pb = np.floor(np.maximum(put - (0.01 + 0.004 * put) * jit[1], 0.0) * 100).astype(np.int64)
+    pa = np.maximum(np.ceil((put + (0.01 + 0.004 * put) * jit[1]) * 100), pb + 1).astype(np.int64)
+
+    # Open interest: the SPX shapes (persistent per contract, round strikes, crowding in puts)
+    s_t = 0.16 * np.sqrt(np.maximum(T, 0.02))
+    za = np.log(K / anchor) / s_t
+    rnd = np.where(K % 5 == 0, 3.0, np.where(K % 1 == 0, 1.5, 1.0))
+    call_prof = np.exp(-0.5 * ((za - 0.6) / 1.3) ** 2) * (1.25 - 0.55 * crowd)
+    put_prof = (np.exp(-0.5 * ((za + 1.2) / 1.7) ** 2) + 0.25 * np.exp(-0.5 * ((za + 3.0) / 1.5) ** 2)) \
+        * (0.55 + 0.45 * crowd) + np.exp(-0.5 * ((za + 0.4) / 0.9) ** 2) * crowd**2
+    root_id = np.full(n, ROOT_ID["SPY"], dtype=np.int64)
+    hc = px.uniform_to_normal(px.contract_uniform(m.seed, eo, K, np.zeros(n, np.int64), root_id, 1))
+    hp = px.uniform_to_normal(px.contract_uniform(m.seed, eo, K, np.ones(n, np.int64), root_id, 1))
+    oi_c = np.floor(SPY_OI_SCALE * w_t * rnd * call_prof * np.exp(0.7 * hc - 0.245))
+    oi_p = np.floor(SPY_OI_SCALE * w_t * rnd * put_prof * np.exp(0.7 * hp - 0.245))
+
+    # Volume and last sale: a fraction of OI plus fresh flow near the money.
+    zz = np.log(K / spot) / (atm * np.sqrt(np.maximum(T, 1 / 365)))
+    near = np.exp(-0.5 * zz * zz)
+    g = rng.gamma(1.5, 1 / 1.5, (2, n))
+    vol_c = np.floor((oi_c * (0.02 + 0.3 * near) + 200.0 * near) * g[0])
+    vol_p = np.floor((oi_p * (0.02 + 0.3 * near) + 240.0 * near) * g[1])
+    last_c = np.where(vol_c > 0, np.maximum(np.round(call, 2), 0.01), 0.0)
+    last_p = np.where(vol_p > 0, np.maximum(np.round(put, 2), 0.01), 0.0)
+    net_c = np.where(last_c > 0, np.maximum(dc * change, 0.01 - last_c), 0.0)
+    net_p = np.where(last_p > 0, np.maximum(dp * change, 0.01 - last_p), 0.0)
+
+    exp_text = np.array([e.strftime("%a %b %d %Y") for e in exps], dtype=object)[eidx]
+    sym = np.array(["SPY" + e.strftime("%y%m%d") for e in exps], dtype=object)[eidx]
+    f = pl.DataFrame({
+        "expiry": pl.Series(eo - 719163, dtype=pl.Int32).cast(pl.Date),
+        "root": pl.Series(["SPY"] * n, dtype=pl.String),
+        "strike": K, "T": T,
+        "exp_text": pl.Series(exp_text, dtype=pl.String),
+        "strike_c": scaled(K, 2),
+        "sym": pl.Series(sym, dtype=pl.String),
+        "k8": pl.Series(scaled(K, 3)).cast(pl.String).str.zfill(8),
+        "call_last": scaled(last_c, 2), "call_net": scaled(net_c, 2),
+        "call_bid": cb, "call_ask": ca, "call_volume": vol_c.astype(np.int64),
+        "call_iv": scaled(iv_c, 4), "call_delta": scaled(dc, 4),
+        "call_gamma": scaled(gc, 4), "call_oi": oi_c.astype(np.int64),
+        "put_last": scaled(last_p, 2), "put_net": scaled(net_p, 2),
+        "put_bid": pb, "put_ask": pa, "put_volume": vol_p.astype(np.int64),
+        "put_iv": scaled(iv_p, 4), "put_delta": scaled(dp, 4),
+        "put_gamma": scaled(gp, 4), "put_oi": oi_p.astype(np.int64),
+    }).sort("expiry", "strike").with_columns(
+        call_symbol=pl.concat_str([pl.col("sym"), pl.lit("C"), pl.col("k8")]),
+        put_symbol=pl.concat_str([pl.col("sym"), pl.lit("P"), pl.col("k8")]),
+    )
+    return Chain(name="SPDR S&P 500 ETF Trust", spot=spot, change=change, ts=ts,
+                 index_bid=spot - 0.01, index_ask=spot + 0.01, frame=f)

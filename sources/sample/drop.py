@@ -35,6 +35,10 @@ def _spx_chain(m: SampleMarket, day: date, out: Path) -> list[Path]:
     return [_write(out / "spx_quotedata.csv", chains.spx_chain(m, day).text())]
 
 
+def _spy_chain(m: SampleMarket, day: date, out: Path) -> list[Path]:
+    return [_write(out / "spy_quotedata.csv", chains.spy_chain(m, day).text())]
+
+
 # -- Cboe index history ------------------------------------------------------------------------
 INDEX_FILES = {  # file name -> (path column prefix, OHLC?)
     "SPX_History.csv": ("spx", False),
@@ -236,6 +240,7 @@ def _fred_boot(m: SampleMarket, first_day: date, out: Path, years: float) -> lis
 DROP_WRITERS: dict[str, DropWriter] = {
     "spx_chain": _spx_chain,
     "vix_chain": _vix_chain,
+    "spy_chain": _spy_chain,
     "cboe_index": _index_drop,
     "cfe_vx": _vx_drop,
     "binance_funding": _binance_drop,
@@ -258,7 +263,7 @@ BOOT_WRITERS: dict[str, BootWriter] = {  # no chains in the bootstrap: too big
     "fred": _fred_boot,
 }
 ALIASES: dict[str, tuple[str, ...]] = {
-    "cboe_chain": ("spx_chain", "vix_chain"),
+    "cboe_chain": ("spx_chain", "vix_chain", "spy_chain"),
     "index": ("cboe_index",),
     "funding": ("binance_funding", "hyperliquid_funding"),
     "macro": ("macro_events", "fred"),

@@ -136,3 +136,51 @@ def test_cli_and_the_build_agree_on_the_real_chains(realdata, preset, capsys, mo
                 else:
                     assert o[col] == pytest.approx(row[col], rel=1e-12), (path.name, col)
             assert o["zero_gamma_flips"] == pytest.approx(row["zero_gamma_flips"], rel=1e-12)
+
+
+def test_underlying_filters_a_files_summaries(realdata, capsys):
+    spy = realdata / "cboe_chains" / "spy_2025-09-25.csv"
+    assert gex_command([spy], "perfiliev", as_json=True, underlying="SPY") == 0
+    (out,) = json_lines(capsys.readouterr().out)
+    assert out["underlying"] == "SPY" and out["net_vanna_usd_per_vol_pt"] is not None
+    assert gex_command([spy], "perfiliev", as_json=True, underlying="QQQ") == 1
+    assert f"{spy}: no QQQ chain in this file" in capsys.readouterr().err
+
+
+def test_stored_rows_by_underlying_from_the_tables(tmp_path, capsys):
+    """`alvh gex --underlying SPY` without a file: the home's core.gamma_daily row, same JSON."""
+    from datetime import date, datetime
+
+    import polars as pl
+
+    from flows.build import gamma_partitions, write_gamma_partitions
+    from flows.gex import stored_command
+    from warehouse.db import Warehouse
+
+    def chain(root, und, spot):
+        return pl.DataFrame([{"quote_date": date(2025, 9, 25), "quote_ts": datetime(2025, 9, 25, 20),
+                              "root": root, "expiry": date(2025, 10, 3), "strike": spot * m, "right": r,
+                              "underlying": und, "spot": spot, "open_interest": 1000, "iv": 0.2,
+                              "gamma": 0.0} for m, r in ((0.97, "P"), (1.0, "C"), (1.0, "P"), (1.03, "C"))])
+
+    tables = gamma_partitions(pl.concat([chain("SPXW", "SPX", 6600.0), chain("SPY", "SPY", 660.0)]),
+                              "default")
+    path = tmp_path / "warehouse.duckdb"  # Settings(home=tmp_path).warehouse_path
+    with Warehouse.open(path) as wh:
+        write_gamma_partitions(wh, tables)
+    assert stored_command(path, "SPY", "default", None, as_json=True) == 0
+    (out,) = json_lines(capsys.readouterr().out)
+    want = tables["core.gamma_daily"].filter(pl.col("underlying") == "SPY").row(0, named=True)
+    assert (out["file"], out["underlying"], out["quote_date"], out["spot"]) == (
+        "core.gamma_daily", "SPY", "2025-09-25", 660.0)
+    assert out["net_gex_usd_per_pct"] == want["net_gex_usd_per_pct"]
+    assert out["net_charm_usd_per_day"] == want["net_charm_usd_per_day"]
+    assert stored_command(path, "SPY", "default", None, as_json=False) == 0
+    assert "core.gamma_daily: SPY 2025-09-25" in capsys.readouterr().out
+    assert stored_command(path, "QQQ", "default", None, as_json=False) == 1
+    assert "no core.gamma_daily row for QQQ (preset default); stored underlyings: SPX, SPY" in \
+        capsys.readouterr().err
+    result = CliRunner().invoke(app, ["gex", "--underlying", "spy", "--as-of", "2025-09-25",
+                                      "--home", str(tmp_path), "--preset", "default", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json_lines(result.stdout)[0]["underlying"] == "SPY"

@@ -56,6 +56,9 @@ def test_a_previous_home_is_migrated_once_and_keeps_its_rows(tmp_path):
             assert (g["net_gex_usd_per_pct"], g["call_gex_usd_per_pct"], g["put_gex_usd_per_pct"]) \
                 == (-1.9e10, 6.2e10, -8.1e10)
             assert "spot_gex_usd" not in wh.columns("core.gamma_daily")
+            # issue 19: vanna / charm columns added, NULL on rows built before them (rebuild fills)
+            assert (g["underlying"], g["net_vanna_usd_per_vol_pt"], g["net_charm_usd_per_day"]) == (
+                "SPX", None, None)
             p = wh.table("core.gamma_profile").row(0, named=True)
             assert p["net_gex_usd_per_pct"] == -1e10
             s = wh.table("core.signals_daily").row(0, named=True)

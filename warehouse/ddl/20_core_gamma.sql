@@ -1,6 +1,14 @@
--- Dealer gamma (built by transforms/gamma.py; conventions in docs/gamma.md).
+-- Dealer gamma (built by transforms/gamma.py; conventions in docs/gamma.md), one set of rows per
+-- underlying (SPX = SPX + SPXW roots, SPY, QQQ, NDX, IWM, RUT ...: transforms/conventions.py
+-- OPTION_ROOTS holds each root's multiplier and AM/PM settlement; other roots are a build note).
 -- Sign (default): dealers long calls, short puts (preset parameter `dealer`). Every *_gex_usd is
--- USD per 1 % move of the underlying = gamma x open interest x 100 x spot^2 x 0.01.
+-- USD per 1 % move of the underlying = gamma x open interest x multiplier (100) x spot^2 x 0.01.
+-- Vanna and charm exposure carry the same dealer sign: the change of the dealers' option delta, in
+-- USD of the underlying (OI x multiplier x spot x greek), per +1 vol point of IV
+-- (*_vanna_usd_per_vol_pt, dDelta/dsigma x 0.01) and per day passing (*_charm_usd_per_day,
+-- -dDelta/dT / 365; per business day / 262 under business-day presets). Black-Scholes at spot from
+-- the quote's IV (European, also for American ETF options: the GEX convention). Their hedge trades
+-- the opposite amount. NULL on rows built before these columns existed (rebuild to fill).
 -- `preset` names the GammaConventions used (perfiliev | default | custom); it is part of every
 -- grain so two conventions can sit side by side. Partition for writes: (date, underlying, preset).
 -- Expired rows (per the preset) are excluded from every sum unless the preset keeps them.
@@ -10,7 +18,7 @@ CREATE SCHEMA IF NOT EXISTS core;
 CREATE TABLE IF NOT EXISTS core.gamma_daily (
     date           DATE NOT NULL,
     underlying     VARCHAR NOT NULL,
-    spot           DOUBLE NOT NULL,        -- the file's `Last:` price, index points
+    spot           DOUBLE NOT NULL,        -- the file's `Last:` price, points of the underlying (index or ETF USD)
     net_gex_usd_per_pct   DOUBLE NOT NULL,        -- net, USD per 1 % move
     call_gex_usd_per_pct   DOUBLE NOT NULL,
     put_gex_usd_per_pct    DOUBLE NOT NULL,
@@ -33,10 +41,12 @@ CREATE TABLE IF NOT EXISTS core.gamma_daily (
     zero_dte_share_pct DOUBLE,             -- share of gross GEX in options expiring on `date`, %
     gex_macd_usd   DOUBLE,                 -- EMA12 - EMA26 of net_gex_usd_per_pct over stored days <= date
     gex_macd_signal_usd DOUBLE,            -- EMA9 of gex_macd_usd
-    gex_macd_hist_usd DOUBLE               -- gex_macd_usd - gex_macd_signal_usd
+    gex_macd_hist_usd DOUBLE,              -- gex_macd_usd - gex_macd_signal_usd
+    net_vanna_usd_per_vol_pt DOUBLE,       -- dealers' delta change per +1 vol point, USD of underlying (used rows)
+    net_charm_usd_per_day DOUBLE           -- dealers' delta change per day passing, USD of underlying
 );
 
--- grain: date x underlying x preset x strike. Summed over roots (SPX + SPXW) and expiries.
+-- grain: date x underlying x preset x strike. Summed over the underlying's roots (SPX + SPXW) and expiries.
 CREATE TABLE IF NOT EXISTS core.gamma_by_strike (
     date           DATE NOT NULL,
     underlying     VARCHAR NOT NULL,
@@ -47,7 +57,9 @@ CREATE TABLE IF NOT EXISTS core.gamma_by_strike (
     net_gex_usd_per_pct    DOUBLE NOT NULL,
     call_oi        BIGINT NOT NULL,        -- contracts
     put_oi         BIGINT NOT NULL,
-    contracts      BIGINT NOT NULL         -- option rows summed
+    contracts      BIGINT NOT NULL,        -- option rows summed
+    net_vanna_usd_per_vol_pt DOUBLE,       -- dealers' delta change per +1 vol point, USD of underlying
+    net_charm_usd_per_day DOUBLE           -- dealers' delta change per day passing, USD of underlying
 );
 
 -- grain: date x underlying x preset x root x expiry (SPX AM and SPXW PM on one date stay apart).
@@ -65,7 +77,9 @@ CREATE TABLE IF NOT EXISTS core.gamma_by_expiry (
     net_gex_usd_per_pct    DOUBLE NOT NULL,
     call_oi        BIGINT NOT NULL,        -- contracts
     put_oi         BIGINT NOT NULL,
-    contracts      BIGINT NOT NULL
+    contracts      BIGINT NOT NULL,
+    net_vanna_usd_per_vol_pt DOUBLE,       -- dealers' delta change per +1 vol point, USD of underlying
+    net_charm_usd_per_day DOUBLE           -- dealers' delta change per day passing, USD of underlying
 );
 
 -- grain: date x underlying x preset x spot_level. Net GEX if spot were spot_level (Black-Scholes
