@@ -123,9 +123,8 @@ def build_gamma(wh: Warehouse, dates: list[date], settings: Settings,
     daily=False: the per-day partitions are already written (a backfill's workers computed them
     with `gamma_partitions`), so only the history-dependent MACD runs.
     """
-    from transforms.vendor_gex import gamma_with_vendor
     from transforms.conventions import GAMMA_ROOTS
-    from transforms.gamma import add_gex_macd
+    from transforms.vendor_gex import gamma_with_vendor
 
     conventions = gamma_conventions(settings)
     counts: dict[str, int] = {}

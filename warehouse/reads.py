@@ -77,6 +77,8 @@ def option_chains(wh: Warehouse, underlying: str = "SPX", *, dates: list[date] |
 def option_roots(wh: Warehouse, quote_dates: list[date]) -> pl.DataFrame:
     """(quote_date, root, underlying, rows) of raw.option_quotes for the given sessions: which
     chains a session holds (the gamma step builds every underlying with conventions)."""
+    import polars as pl
+
     schema = {"quote_date": pl.Date, "root": pl.String, "underlying": pl.String, "rows": pl.Int64}
     if not quote_dates:
         return pl.DataFrame(schema=schema)
