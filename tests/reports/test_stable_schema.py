@@ -142,11 +142,11 @@ def test_a_night_without_a_chain_keeps_the_schema(full, variant, sample_home):
     for name in ("headline", "gamma", "options"):
         assert any(f"no SPX chain for {d}" in r for r in page.sections[name]["reasons"]), name
     by_expiry = _cells(page, "gamma", 0)
-    assert by_expiry == [[DASH] * 9]  # the by-expiry table: one row, every cell "–"
+    assert by_expiry == [[DASH] * 11]  # the by-expiry table: one row, every cell "–"
     assert _cells(page, "options", 0) == [[DASH] * 14]
     legs = page.sections["headline"]["tables"][1]  # components, then the legs
     assert legs["head"][0][:3] == ["layer", "side", "qty"] and legs["rows"] == [[DASH] * 11]
-    assert [len(t["head"][0]) for t in full.sections["gamma"]["tables"]] == [9]
+    assert [len(t["head"][0]) for t in full.sections["gamma"]["tables"]] == [11, 10]  # SPX by expiry, other underlyings
 
 
 def test_a_one_session_home_keeps_the_schema(full, variant, sample_home):
