@@ -457,8 +457,8 @@ def signals_daily(gamma_daily: pl.DataFrame | None, funding_daily: pl.DataFrame 
         .then(pl.sum_horizontal([pl.col(f"{c}_score_pts").fill_null(0.0) for c in COMPONENTS]))
         .otherwise(None),
         unwind_score_raw=pl.when(pl.col("weight_available") > 0)
-        .then(pl.sum_horizontal([pl.col(f"{c}_score_pts").fill_null(0.0) for c in COMPONENTS])
-              * w_total / pl.col("weight_available"))
+        .then((pl.sum_horizontal([pl.col(f"{c}_score_pts").fill_null(0.0) for c in COMPONENTS])
+               * w_total / pl.col("weight_available")).clip(0.0, 100.0))  # rescaling rounds past 100
         .otherwise(None),
         components_available=pl.sum_horizontal([avail[c].cast(pl.Int64) for c in COMPONENTS]),
         components_missing=missing,
