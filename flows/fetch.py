@@ -71,8 +71,12 @@ def fetch_live(settings: Settings, as_of: date, only: list[str] | None = None,
     """Fetch the night into its drop folder; one line per file as it lands. Retries sit inside
     (per request, with backoff): a Prefect retry would start every source again. Raises
     LiveFetchError (one line) when nothing could be fetched."""
-    report = fetch_drop(live_plan(settings), as_of, live_folder(settings, as_of),
-                        sessions=session_factory(settings), only=only,
+    return _fetch(settings, live_plan(settings), as_of, live_folder(settings, as_of), only, show)
+
+
+def _fetch(settings: Settings, plan: LivePlan, day: date, folder: Path, only, show: bool) -> FetchReport:
+    """fetch_drop with one line per file as it lands and one per file that did not come."""
+    report = fetch_drop(plan, day, folder, sessions=session_factory(settings), only=only,
                         on_file=(lambda f: console.info(f.line())) if show else None)
     if show:
         for m in report.missing:
@@ -137,10 +141,5 @@ def fetch_history(settings: Settings, to: Path | None = None, only: list[str] | 
     --seed-home`, ALVH_HISTORY_DIR). Raises LiveFetchError (one line) when nothing came."""
     from datetime import UTC, datetime
 
-    report = fetch_drop(history_plan(settings), datetime.now(UTC).date(), history_folder(settings, to),
-                        sessions=session_factory(settings), only=only,
-                        on_file=(lambda f: console.info(f.line())) if show else None)
-    if show:
-        for m in report.missing:
-            console.error(m.line())
-    return report
+    return _fetch(settings, history_plan(settings), datetime.now(UTC).date(),
+                  history_folder(settings, to), only, show)
